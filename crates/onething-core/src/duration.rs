@@ -132,7 +132,8 @@ fn parse_thousandths(number: &str, input: &str) -> Result<u64, DurationError> {
     if int > 100_000 {
         return Err(err("the amount is too large"));
     }
-    let mut frac_value: u64 = if frac.is_empty() { 0 } else { frac.parse().map_err(|_| err("the amount is not a number"))? };
+    let mut frac_value: u64 =
+        if frac.is_empty() { 0 } else { frac.parse().map_err(|_| err("the amount is not a number"))? };
     for _ in frac.len()..3 {
         frac_value *= 10;
     }
@@ -218,7 +219,22 @@ mod tests {
 
     #[test]
     fn rejects_bad_input_with_a_reason() {
-        for s in ["", "d", "5", "5x", "-1d", "1.d", ".5d", "1.2345d", "3h15", "3h1.5m", "1.01h", "1e3d", "99999999999d", "５d"] {
+        for s in [
+            "",
+            "d",
+            "5",
+            "5x",
+            "-1d",
+            "1.d",
+            ".5d",
+            "1.2345d",
+            "3h15",
+            "3h1.5m",
+            "1.01h",
+            "1e3d",
+            "99999999999d",
+            "５d",
+        ] {
             assert!(s.parse::<WorkingDuration>().is_err(), "{s} should not parse");
         }
         let e = "5x".parse::<WorkingDuration>().unwrap_err();
