@@ -1,1 +1,246 @@
-fn main() {}
+//! `onething`: the one binary. Subcommands: `serve` (the service), `catalog check` (validate a catalogue
+//! directory), `plan` (compile a bundle), `calendar add|between` (the working-time clock).
+//! This crate does the IO — reading files, binding sockets, printing — and leaves every rule to the core.
+
+mod catalog_dir;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use onething_core::calendar::{HallHours, HolidayCalendar, WorkClock, china_tz};
+use onething_core::duration::WorkingDuration;
+use onething_core::plan;
+use onething_core::source::SourceFile;
+
+#[derive(Parser)]
+#[command(name = "onething", version, about = "高效办成一件事 — one application, every department, one result")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service (HTTP API).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", env = "ONETHING_LISTEN")]
+        listen: SocketAddr,
+        /// The catalogue directory.
+        #[arg(long, default_value = "catalog", env = "ONETHING_CATALOG")]
+        catalog: PathBuf,
+    },
+    /// Catalogue tools.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
+    /// Compile a bundle for a set of situation answers and print the plan.
+    Plan {
+        /// The bundle code, e.g. open-transport-company.
+        bundle: String,
+        /// A situation answer, question=value (repeatable).
+        #[arg(long = "answer", value_name = "K=V")]
+        answers: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// The catalogue directory.
+        #[arg(long, default_value = "catalog", env = "ONETHING_CATALOG")]
+        catalog: PathBuf,
+    },
+    /// The working-time clock on the official calendar.
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCommand,
+        /// An extra calendar file (e.g. a new year's holidays), added to the built-in 2024–2026 data.
+        #[arg(long = "calendar", global = true, value_name = "FILE")]
+        calendars: Vec<PathBuf>,
+        /// Hall sessions of a working day.
+        #[arg(long, global = true, default_value = "09:00-12:00,13:30-17:00", env = "ONETHING_HALL_HOURS")]
+        hours: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Validate a catalogue directory; prints every error as file:line:column.
+    Check {
+        #[arg(default_value = "catalog")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum CalendarCommand {
+    /// The deadline of a working duration from a start instant (RFC 3339; without an offset, +08:00).
+    Add { start: String, duration: String },
+    /// The working time between two instants.
+    Between { start: String, end: String },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve { listen, catalog } => serve(listen, &catalog),
+        Command::Catalog { command: CatalogCommand::Check { dir } } => {
+            let files = catalog_dir::read(&dir)?;
+            match onething_core::catalog::Catalog::load(&files) {
+                Ok(c) => {
+                    println!(
+                        "{}: ok — {} departments, {} materials, {} licence types, {} items, {} bundles, {} batches (version {})",
+                        dir.display(),
+                        c.departments.len(),
+                        c.materials.len(),
+                        c.licences.len(),
+                        c.items.len(),
+                        c.bundles.len(),
+                        c.batches.len(),
+                        c.version
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(errors) => {
+                    for e in &errors {
+                        eprintln!("{e}");
+                    }
+                    eprintln!(
+                        "{} error{} in {}",
+                        errors.len(),
+                        if errors.len() == 1 { "" } else { "s" },
+                        dir.display()
+                    );
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Plan { bundle, answers, format, catalog } => {
+            let catalog = catalog_dir::load(&catalog)?;
+            let mut given = BTreeMap::new();
+            for a in answers {
+                let Some((k, v)) = a.split_once('=') else { bail!("bad --answer {a:?}: write question=value") };
+                given.insert(k.trim().to_string(), v.trim().to_string());
+            }
+            let plan = plan::compile(&catalog, &bundle, &given)?;
+            match format {
+                Format::Text => print!("{}", plan::render_text(&plan, &catalog)),
+                Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Calendar { command, calendars, hours } => {
+            let clock = work_clock(&calendars, &hours)?;
+            match command {
+                CalendarCommand::Add { start, duration } => {
+                    let start = parse_instant(&start)?;
+                    let d: WorkingDuration = duration.parse()?;
+                    let deadline = clock.add(start, d)?;
+                    println!("{}", rfc3339(deadline));
+                }
+                CalendarCommand::Between { start, end } => {
+                    let (a, b) = (parse_instant(&start)?, parse_instant(&end)?);
+                    let minutes = clock.between(a, b)?;
+                    println!(
+                        "{} ({minutes} working minutes; 1 working day = {} minutes)",
+                        as_days(minutes, clock.day_minutes()),
+                        clock.day_minutes()
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn work_clock(calendars: &[PathBuf], hours: &str) -> anyhow::Result<WorkClock> {
+    let mut calendar = HolidayCalendar::official();
+    for path in calendars {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading calendar {}", path.display()))?;
+        let extra =
+            HolidayCalendar::from_toml(&SourceFile::new(path.display().to_string(), text)).map_err(|errors| {
+                anyhow::anyhow!("{}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+            })?;
+        calendar.extend(extra)?;
+    }
+    let hours: HallHours = hours.parse().context("parsing --hours")?;
+    Ok(WorkClock::new(calendar, hours))
+}
+
+/// Working minutes as days and hours, e.g. `2d 1h30m`.
+fn as_days(minutes: u64, day_minutes: u64) -> String {
+    let days = minutes / day_minutes.max(1);
+    let rest = WorkingDuration::Minutes(minutes % day_minutes.max(1));
+    match (days, minutes % day_minutes.max(1)) {
+        (0, _) => rest.to_string(),
+        (d, 0) => format!("{d}d"),
+        (d, _) => format!("{d}d {rest}"),
+    }
+}
+
+/// An instant from RFC 3339; a civil date-time without an offset is read in China time (+08:00).
+fn parse_instant(s: &str) -> anyhow::Result<jiff::Timestamp> {
+    if let Ok(ts) = s.parse::<jiff::Timestamp>() {
+        return Ok(ts);
+    }
+    let civil: jiff::civil::DateTime =
+        s.parse().with_context(|| format!("bad instant {s:?}: write e.g. 2025-09-26T10:00:00+08:00"))?;
+    Ok(civil.to_zoned(china_tz()).with_context(|| format!("bad instant {s:?}"))?.timestamp())
+}
+
+fn rfc3339(ts: jiff::Timestamp) -> String {
+    ts.to_zoned(china_tz()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+}
+
+fn serve(listen: SocketAddr, catalog: &std::path::Path) -> anyhow::Result<ExitCode> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let catalog = Arc::new(catalog_dir::load(catalog)?);
+    let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, bundles = catalog.bundles.len(), "onething listening");
+        println!("onething listening on http://{addr}");
+        let shutdown = async {
+            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            tracing::info!("shutting down: draining in-flight requests");
+        };
+        onething_web::serve(listener, onething_web::AppState { catalog }, shutdown).await.context("serving")?;
+        Ok(ExitCode::SUCCESS)
+    })
+}

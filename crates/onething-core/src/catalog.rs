@@ -560,14 +560,19 @@ fn fingerprint(files: &[SourceFile]) -> String {
     format!("{h:016x}")
 }
 
-fn duration(ck: &mut Checker<'_>, file: usize, raw: &S) -> WorkingDuration {
+/// A duration, or `None` after reporting why it does not parse.
+fn try_duration(ck: &mut Checker<'_>, file: usize, raw: &S) -> Option<WorkingDuration> {
     match raw.get_ref().parse::<WorkingDuration>() {
-        Ok(d) => d,
+        Ok(d) => Some(d),
         Err(e) => {
             ck.err(file, raw.span(), e.to_string());
-            WorkingDuration::ZERO
+            None
         }
     }
+}
+
+fn duration(ck: &mut Checker<'_>, file: usize, raw: &S) -> WorkingDuration {
+    try_duration(ck, file, raw).unwrap_or(WorkingDuration::ZERO)
 }
 
 fn check_code(ck: &mut Checker<'_>, file: usize, raw: &S, what: &str) {
@@ -797,15 +802,19 @@ fn build_item(ck: &mut Checker<'_>, file: usize, it: &RawItem, refs: &mut Vec<Re
         );
         ItemKind::Other
     });
-    let statutory_limit = duration(ck, file, &it.statutory_limit);
-    let promised_limit = duration(ck, file, &it.promised_limit);
-    if promised_limit.nominal_minutes() > statutory_limit.nominal_minutes() {
+    let statutory = try_duration(ck, file, &it.statutory_limit);
+    let promised = try_duration(ck, file, &it.promised_limit);
+    if let (Some(statutory), Some(promised)) = (statutory, promised)
+        && promised.nominal_minutes() > statutory.nominal_minutes()
+    {
         ck.err(
             file,
             it.promised_limit.span(),
-            format!("promised limit {promised_limit} is longer than the statutory limit {statutory_limit}"),
+            format!("promised limit {promised} is longer than the statutory limit {statutory}"),
         );
     }
+    let statutory_limit = statutory.unwrap_or_default();
+    let promised_limit = promised.unwrap_or_default();
     if it.steps == 0 {
         ck.err(file, it.code.span(), "an item takes at least one applicant step");
     }

@@ -87,6 +87,12 @@ impl WorkingDuration {
     }
 }
 
+impl Default for WorkingDuration {
+    fn default() -> Self {
+        WorkingDuration::ZERO
+    }
+}
+
 impl fmt::Display for WorkingDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
