@@ -16,6 +16,7 @@ use onething_core::calendar::{HallHours, HolidayCalendar, WorkClock, china_tz};
 use onething_core::duration::WorkingDuration;
 use onething_core::plan;
 use onething_core::source::SourceFile;
+use onething_store::Store;
 
 #[derive(Parser)]
 #[command(name = "onething", version, about = "高效办成一件事 — one application, every department, one result")]
@@ -26,14 +27,32 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the service (HTTP API).
+    /// Run the service (HTTP API) on the embedded SQLite database in the data directory.
     Serve {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080", env = "ONETHING_LISTEN")]
         listen: SocketAddr,
+        /// Where the database and the material files live.
+        #[arg(long, default_value = "data", env = "ONETHING_DATA_DIR")]
+        data_dir: PathBuf,
         /// The catalogue directory.
         #[arg(long, default_value = "catalog", env = "ONETHING_CATALOG")]
         catalog: PathBuf,
+        /// Demo mode: the demo catalogue and one user per role (password ONETHING_DEMO_PASSWORD, or generated and
+        /// printed once).
+        #[arg(long)]
+        demo: bool,
+        /// The largest material upload, in bytes.
+        #[arg(long, default_value_t = 20 * 1024 * 1024, env = "ONETHING_UPLOADS__MAX_BYTES")]
+        max_upload_bytes: usize,
+        /// Hall sessions of a working day.
+        #[arg(long, default_value = "09:00-12:00,13:30-17:00", env = "ONETHING_HALL_HOURS")]
+        hours: String,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
     },
     /// Catalogue tools.
     Catalog {
@@ -76,6 +95,18 @@ enum CatalogCommand {
 }
 
 #[derive(Subcommand)]
+enum AuditCommand {
+    /// Checks the whole event hash chain and names the first broken link.
+    Verify {
+        #[arg(long, default_value = "data", env = "ONETHING_DATA_DIR")]
+        data_dir: PathBuf,
+        /// A database URL instead of the data directory (sqlite://PATH).
+        #[arg(long, env = "ONETHING_DATABASE__URL")]
+        database_url: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum CalendarCommand {
     /// The deadline of a working duration from a start instant (RFC 3339; without an offset, +08:00).
     Add { start: String, duration: String },
@@ -102,7 +133,12 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { listen, catalog } => serve(listen, &catalog),
+        Command::Serve { listen, data_dir, catalog, demo, max_upload_bytes, hours } => {
+            serve(ServeOptions { listen, data_dir, catalog, demo, max_upload_bytes, hours })
+        }
+        Command::Audit { command: AuditCommand::Verify { data_dir, database_url } } => {
+            audit_verify(&data_dir, database_url)
+        }
         Command::Catalog { command: CatalogCommand::Check { dir } } => {
             let files = catalog_dir::read(&dir)?;
             match onething_core::catalog::Catalog::load(&files) {
@@ -211,7 +247,60 @@ fn rfc3339(ts: jiff::Timestamp) -> String {
     ts.to_zoned(china_tz()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
 }
 
-fn serve(listen: SocketAddr, catalog: &std::path::Path) -> anyhow::Result<ExitCode> {
+struct ServeOptions {
+    listen: SocketAddr,
+    data_dir: PathBuf,
+    catalog: PathBuf,
+    demo: bool,
+    max_upload_bytes: usize,
+    hours: String,
+}
+
+/// The SQLite database file of a data directory.
+fn database_path(data_dir: &std::path::Path, database_url: Option<String>) -> anyhow::Result<PathBuf> {
+    match database_url {
+        None => Ok(data_dir.join("onething.db")),
+        Some(url) => match url.strip_prefix("sqlite://") {
+            Some(path) => Ok(PathBuf::from(path)),
+            None => bail!("unsupported database URL {url:?}: this build knows sqlite://PATH"),
+        },
+    }
+}
+
+async fn open_store(path: &std::path::Path) -> anyhow::Result<Arc<onething_store_sqlite::SqliteStore>> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let store = onething_store_sqlite::SqliteStore::open(onething_store_sqlite::SqliteOptions::new(path.to_path_buf()))
+        .await
+        .with_context(|| format!("opening the database {}", path.display()))?;
+    Ok(Arc::new(store))
+}
+
+fn audit_verify(data_dir: &std::path::Path, database_url: Option<String>) -> anyhow::Result<ExitCode> {
+    let path = database_path(data_dir, database_url)?;
+    if !path.exists() {
+        bail!("no database at {}", path.display());
+    }
+    let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
+    runtime.block_on(async move {
+        let store = open_store(&path).await?;
+        let report = onething_store::verify_chain(store.as_ref()).await?;
+        store.close().await;
+        match report.broken {
+            None => {
+                println!("ok: {} events, the chain is intact", report.events);
+                Ok(ExitCode::SUCCESS)
+            }
+            Some(b) => {
+                println!("broken at event {}: {}", b.seq, b.reason);
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    })
+}
+
+fn serve(o: ServeOptions) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -219,12 +308,32 @@ fn serve(listen: SocketAddr, catalog: &std::path::Path) -> anyhow::Result<ExitCo
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let catalog = Arc::new(catalog_dir::load(catalog)?);
+    let files = catalog_dir::read(&o.catalog)?;
+    let calendar = HolidayCalendar::official();
+    let hours: HallHours = o.hours.parse().context("parsing --hours")?;
+    let clock = WorkClock::new(calendar, hours);
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+        std::fs::create_dir_all(&o.data_dir).with_context(|| format!("creating {}", o.data_dir.display()))?;
+        let store = open_store(&database_path(&o.data_dir, None)?).await?;
+        let config = onething_service::ServiceConfig { max_upload_bytes: o.max_upload_bytes, ..Default::default() };
+        let service = onething_service::Service::start(
+            store,
+            files,
+            clock,
+            Arc::new(onething_service::SystemTime),
+            onething_service::FileStore::new(o.data_dir.join("files")),
+            config,
+        )
+        .await
+        .context("starting the service")?;
+        let service = Arc::new(service);
+        if o.demo {
+            seed_demo(&service).await?;
+        }
+        let listener = tokio::net::TcpListener::bind(o.listen).await.with_context(|| format!("binding {}", o.listen))?;
         let addr = listener.local_addr()?;
-        tracing::info!(%addr, bundles = catalog.bundles.len(), "onething listening");
+        tracing::info!(%addr, bundles = service.catalog().bundles.len(), data_dir = %o.data_dir.display(), "onething listening");
         println!("onething listening on http://{addr}");
         let shutdown = async {
             let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -240,7 +349,29 @@ fn serve(listen: SocketAddr, catalog: &std::path::Path) -> anyhow::Result<ExitCo
             }
             tracing::info!("shutting down: draining in-flight requests");
         };
-        onething_web::serve(listener, onething_web::AppState { catalog }, shutdown).await.context("serving")?;
+        onething_web::serve(listener, onething_web::AppState::new(service.clone()), shutdown).await.context("serving")?;
+        service.close().await;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Demo users: the password comes from ONETHING_DEMO_PASSWORD, or is generated and printed once. A restart
+/// without the variable keeps the users (and their passwords) of the first start.
+async fn seed_demo(service: &onething_service::Service) -> anyhow::Result<()> {
+    let from_env = std::env::var("ONETHING_DEMO_PASSWORD").ok().filter(|p| !p.is_empty());
+    let password = match from_env {
+        Some(p) => p,
+        None if service.demo_users_exist().await? => {
+            println!("demo users exist already; their password is unchanged");
+            return Ok(());
+        }
+        None => onething_service::random_password()?,
+    };
+    let names = service.seed_demo_users(&password).await?;
+    if std::env::var("ONETHING_DEMO_PASSWORD").is_ok() {
+        println!("demo users: {} (password from ONETHING_DEMO_PASSWORD)", names.join(", "));
+    } else {
+        println!("demo users: {} — password (shown once): {password}", names.join(", "));
+    }
+    Ok(())
 }

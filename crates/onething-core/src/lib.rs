@@ -3,8 +3,12 @@
 //! arrive as strings with their names), so everything here is unit-testable and cannot fail on IO.
 
 pub mod calendar;
+pub mod case;
 pub mod catalog;
 pub mod codes;
+pub mod colour;
 pub mod duration;
+pub mod form;
+pub mod media;
 pub mod plan;
 pub mod source;

@@ -1,88 +1,67 @@
 //! onething-web: the HTTP face of onething (axum). It owns every HTTP shape: routes, status codes, the JSON
-//! error body `{"code", "message", "details"}`. It holds no domain rules: it parses requests, calls the core
-//! (and, in later issues, the service layer) and maps each outcome to one response.
+//! bodies and the error body `{"code", "message", "details"}` with its stable code list, bearer-token
+//! authentication, the OpenAPI description, `/healthz` and `/metrics`. It holds no domain rules and opens no
+//! transaction: handlers parse the request, call one use case of the service and map the outcome.
 
-use std::collections::BTreeMap;
+mod api;
+mod error;
+mod json;
+mod metrics;
+
 use std::sync::Arc;
 
-use axum::extract::{Path, State, rejection::JsonRejection};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use onething_core::catalog::Catalog;
-use onething_core::plan::{self, PlanError};
-use serde::{Deserialize, Serialize};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+use onething_service::Service;
+
+pub use error::{ApiError, ERROR_CODES};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    pub catalog: Arc<Catalog>,
+    pub service: Arc<Service>,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
-/// The one error body of the API. `code` is a stable snake_case contract; `message` is for people.
-#[derive(Debug, Serialize)]
-pub struct ApiError {
-    #[serde(skip)]
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-    pub details: serde_json::Value,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), details: serde_json::Value::Null }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.status, Json(&self)).into_response()
-    }
-}
-
-impl From<PlanError> for ApiError {
-    fn from(e: PlanError) -> Self {
-        let status = match e {
-            PlanError::UnknownBundle(_) => StatusCode::NOT_FOUND,
-            PlanError::UnknownQuestion { .. } | PlanError::BadAnswer { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            // A catalogue that loaded cannot conflict or cycle; should it happen, it is still the catalogue's
-            // fault, reported as such rather than as a crash.
-            PlanError::FieldConflict { .. } | PlanError::Cycle(_) => StatusCode::CONFLICT,
-        };
-        let details = match &e {
-            PlanError::UnknownQuestion { question } => {
-                serde_json::json!({ "field": format!("answers.{question}") })
-            }
-            PlanError::BadAnswer { question, allowed, .. } => {
-                serde_json::json!({ "field": format!("answers.{question}"), "allowed": allowed })
-            }
-            _ => serde_json::Value::Null,
-        };
-        ApiError { status, code: e.code(), message: e.to_string(), details }
-    }
-}
-
-impl From<JsonRejection> for ApiError {
-    fn from(e: JsonRejection) -> Self {
-        let status = if matches!(e, JsonRejection::MissingJsonContentType(_)) {
-            StatusCode::UNSUPPORTED_MEDIA_TYPE
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        ApiError::new(status, "bad_request_body", e.body_text())
+impl AppState {
+    pub fn new(service: Arc<Service>) -> Self {
+        Self { service, metrics: Arc::new(metrics::Metrics::default()) }
     }
 }
 
 /// The router of the whole service.
 pub fn router(state: AppState) -> Router {
+    // Uploads may be as large as the configured limit; everything else is small JSON.
+    let upload_limit = state.service.config().max_upload_bytes + 1;
+    let api = Router::new()
+        .route("/sessions", post(api::create_session))
+        .route("/bundles", get(api::list_bundles))
+        .route("/bundles/{code}", get(api::get_bundle))
+        .route("/bundles/{code}/plan", post(api::plan_bundle))
+        .route("/cases", post(api::create_case).get(api::list_cases))
+        .route("/cases/{id}", get(api::get_case).patch(api::update_case))
+        .route(
+            "/cases/{id}/materials/{material}",
+            put(api::upload_material).get(api::download_material).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/cases/{id}/submit", post(api::submit_case))
+        .route("/cases/{id}/accept", post(api::accept_case))
+        .route("/cases/{id}/return", post(api::return_case))
+        .route("/cases/{id}/withdraw", post(api::withdraw_case))
+        .route("/cases/{id}/events", get(api::case_events))
+        .route("/tasks", get(api::list_tasks))
+        .route("/tasks/{id}", get(api::get_task))
+        .route("/tasks/{id}/approve", post(api::approve_task))
+        .route("/tasks/{id}/reject", post(api::reject_task))
+        .route("/tasks/{id}/return", post(api::return_task))
+        .route("/openapi.json", get(api::openapi));
     Router::new()
-        .route("/healthz", get(healthz))
-        .route("/api/v1/bundles", get(list_bundles))
-        .route("/api/v1/bundles/{code}", get(get_bundle))
-        .route("/api/v1/bundles/{code}/plan", post(plan_bundle))
-        .fallback(not_found)
+        .route("/healthz", get(api::healthz))
+        .route("/metrics", get(metrics::render))
+        .nest("/api/v1", api)
+        .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
 }
 
@@ -93,63 +72,4 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
-}
-
-async fn healthz() -> &'static str {
-    "ok"
-}
-
-async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
-}
-
-#[derive(Serialize)]
-struct BundleSummary<'a> {
-    code: &'a str,
-    name: &'a str,
-    name_en: &'a str,
-    summary: &'a str,
-    items: usize,
-    promised_limit: String,
-}
-
-async fn list_bundles(State(state): State<AppState>) -> Json<Vec<serde_json::Value>> {
-    let list = state
-        .catalog
-        .bundles
-        .values()
-        .map(|b| {
-            serde_json::json!(BundleSummary {
-                code: &b.code,
-                name: &b.name,
-                name_en: &b.name_en,
-                summary: &b.summary,
-                items: b.items.len(),
-                promised_limit: b.promised_limit.to_string(),
-            })
-        })
-        .collect();
-    Json(list)
-}
-
-async fn get_bundle(State(state): State<AppState>, Path(code): Path<String>) -> Result<Response, ApiError> {
-    let bundle = state.catalog.bundle(&code).ok_or_else(|| PlanError::UnknownBundle(code.clone()))?;
-    Ok(Json(bundle).into_response())
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct PlanRequest {
-    #[serde(default)]
-    answers: BTreeMap<String, String>,
-}
-
-async fn plan_bundle(
-    State(state): State<AppState>,
-    Path(code): Path<String>,
-    body: Result<Json<PlanRequest>, JsonRejection>,
-) -> Result<Response, ApiError> {
-    let Json(req) = body?;
-    let plan = plan::compile(&state.catalog, &code, &req.answers)?;
-    Ok(Json(plan).into_response())
 }

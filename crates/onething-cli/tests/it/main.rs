@@ -1,11 +1,16 @@
 //! Integration tests of the `onething` binary: they run the real executable from the workspace root, the way
 //! a person would.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod architecture;
 mod calendar;
 mod catalog;
+mod kill;
+mod life;
 mod plan;
+mod roles;
 mod serve;
+mod server;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

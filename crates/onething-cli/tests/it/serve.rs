@@ -1,76 +1,65 @@
-//! The service answers `/healthz` and the plan endpoint over real HTTP on a port of its own.
+//! The service answers `/healthz`, `/metrics`, the OpenAPI description and the public plan endpoint over real
+//! HTTP on a port of its own.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use serde_json::json;
 
-struct Server {
-    child: Child,
-    addr: String,
-}
+use super::server::TestServer;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_metrics_openapi_and_plan_answer_over_http() {
+    let server = TestServer::start();
+    let api = server.api();
+    let r = api.send(api.req(reqwest::Method::GET, "/healthz", None)).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, "ok");
 
-fn spawn() -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_onething"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .current_dir(super::root())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawning onething serve: {e}"));
-    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap_or_else(|e| panic!("{e}"));
-    let addr = line.trim().rsplit("http://").next().unwrap_or_default().to_string();
-    assert!(addr.starts_with("127.0.0.1:"), "{line}");
-    Server { child, addr }
-}
+    let r = api
+        .send(
+            api.req(reqwest::Method::POST, "/api/v1/bundles/open-transport-company/plan", None)
+                .json(&json!({"answers": {}})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["reduction"]["materials"]["after"], 12);
 
-/// One HTTP/1.1 request; returns the status code and the body.
-fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
-    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap_or_else(|e| panic!("{e}"));
-    let body = body.unwrap_or("");
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
+    let r = api
+        .send(
+            api.req(reqwest::Method::POST, "/api/v1/bundles/close-company/plan", None)
+                .json(&json!({"answers": {"procedure": "fast"}})),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.code(), "bad_answer");
+    assert_eq!(r.body["details"]["field"], "answers.procedure");
+
+    let r = api
+        .send(
+            api.req(reqwest::Method::POST, "/api/v1/bundles/close-company/plan", None)
+                .header("content-type", "application/json")
+                .body("{not json"),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.code(), "bad_request_body");
+    let r = api.send(api.req(reqwest::Method::POST, "/api/v1/bundles/nothing/plan", None).json(&json!({}))).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.code(), "unknown_bundle");
+
+    let r = api.send(api.req(reqwest::Method::GET, "/api/v1/bundles", None)).await;
+    assert_eq!(r.body.as_array().map(Vec::len), Some(5));
+    assert_eq!(r.body[0]["reduction"]["submissions"]["after"], 1);
+
+    let r = api.send(api.req(reqwest::Method::GET, "/api/v1/openapi.json", None)).await;
+    assert_eq!(r.status, 200);
+    assert!(r.body["paths"]["/api/v1/cases"].is_object(), "{}", r.body);
+
+    let r = api.send(api.req(reqwest::Method::GET, "/metrics", None)).await;
+    let text = r.body.as_str().unwrap_or_default().to_string();
+    assert!(
+        text.contains(
+            "onething_http_requests_total{method=\"POST\",route=\"/api/v1/bundles/{code}/plan\",status=\"200\"} 1"
+        ),
+        "{text}"
     );
-    s.write_all(req.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap_or_else(|e| panic!("{e}"));
-    let status = resp.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = resp.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    (status, body)
-}
-
-#[test]
-fn healthz_and_plan_answer_over_http() {
-    let server = spawn();
-    let (status, body) = http(&server.addr, "GET", "/healthz", None);
-    assert_eq!(status, 200);
-    assert_eq!(body, "ok");
-
-    let (status, body) =
-        http(&server.addr, "POST", "/api/v1/bundles/open-transport-company/plan", Some(r#"{"answers":{}}"#));
-    assert_eq!(status, 200, "{body}");
-    let plan: serde_json::Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
-    assert_eq!(plan["reduction"]["materials"]["after"], 12);
-
-    let (status, body) =
-        http(&server.addr, "POST", "/api/v1/bundles/close-company/plan", Some(r#"{"answers":{"procedure":"fast"}}"#));
-    assert_eq!(status, 422, "{body}");
-    let err: serde_json::Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
-    assert_eq!(err["code"], "bad_answer");
-    assert_eq!(err["details"]["field"], "answers.procedure");
-
-    let (status, body) = http(&server.addr, "POST", "/api/v1/bundles/close-company/plan", Some("{not json"));
-    assert_eq!(status, 400, "{body}");
-    let (status, _) = http(&server.addr, "POST", "/api/v1/bundles/nothing/plan", Some("{}"));
-    assert_eq!(status, 404);
+    assert!(text.contains("onething_cases 0"), "{text}");
 }

@@ -9,7 +9,7 @@ use crate::duration::WorkingDuration;
 
 /// A period during which the clock is stopped. `to: None` means the clock is still stopped (see
 /// [`WorkClock::deadline_with_pauses`] and [`WorkClock::used`] for how each treats it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Pause {
     pub from: Timestamp,
     pub to: Option<Timestamp>,

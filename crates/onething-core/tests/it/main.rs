@@ -1,2 +1,4 @@
 mod calendar;
+mod case;
 mod catalog;
+mod form;

@@ -1,0 +1,402 @@
+//! onething-store: the storage contract. The [`Store`] trait, the records it reads and writes, [`StoreError`],
+//! the event hash chain ([`event_hash`], [`verify_chain`]) and, behind the `testing` feature, the conformance
+//! suite every backend must pass.
+//!
+//! The store knows rows, not rules: a case is an indexed row plus a JSON document the service owns. The one
+//! write operation is [`Store::commit`]: a [`Changeset`] — everything one use case changes, with exactly one
+//! event for a state change — applied atomically and durably, with an optimistic version check on the case.
+//! The service decides what goes into a changeset (the transaction boundary); the backend only executes it.
+
+#[cfg(feature = "testing")]
+pub mod conformance;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The hash before the first event of a chain (global or per case).
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The case changed since it was read (its version is not the expected one), or a case with this id exists.
+    #[error("the case {case_id} was changed by someone else: reload and try again")]
+    Conflict { case_id: String },
+    /// A unique key (username, idempotency key, case number) already exists.
+    #[error("{what} already exists")]
+    Duplicate { what: String },
+    /// The backend failed (IO, connection, corrupt data). Never caused by user input.
+    #[error("storage failure: {0}")]
+    Backend(String),
+    /// The store is shutting down and takes no more writes.
+    #[error("the store is closed")]
+    Closed,
+}
+
+/// A case row: indexed columns for queries plus the service's document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseRow {
+    /// UUID v7, text.
+    pub id: String,
+    /// Human-facing case number (办件编号), unique; allocated by the store on insert (see [`CaseWrite`]).
+    pub number: String,
+    pub bundle: String,
+    pub catalog_version: String,
+    /// `draft`, `submitted`, `returned`, `accepted`, `in_progress`, `concluded`, `withdrawn`.
+    pub state: String,
+    /// The user who owns the case (an applicant), if any; an assisted filing by a clerk may have none.
+    pub owner: Option<String>,
+    /// The bundle deadline once accepted.
+    pub due_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Incremented by every commit that writes the case; starts at 1.
+    pub version: i64,
+    /// The aggregate as the service defines it (answers, form, materials, pauses, results…).
+    pub doc: serde_json::Value,
+}
+
+/// How the case of a changeset is written.
+#[derive(Debug, Clone)]
+pub struct CaseWrite {
+    /// The row to write. On insert, `number` is ignored and allocated as `number_prefix` + a six-digit
+    /// sequence per prefix (e.g. `YJS20261130` → `YJS20261130000001`); `version` is ignored and set to 1.
+    /// On update, `version` is ignored and set to `expected_version + 1`.
+    pub row: CaseRow,
+    /// `None`: insert a new case (a case with the same id is a [`StoreError::Conflict`]).
+    /// `Some(v)`: update, only if the stored version is `v` (else [`StoreError::Conflict`]).
+    pub expected_version: Option<i64>,
+    /// The prefix of the number to allocate on insert.
+    pub number_prefix: String,
+}
+
+/// A task row (部门审批环节): one item of a case for its department.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRow {
+    pub id: String,
+    pub case_id: String,
+    pub item: String,
+    pub department: String,
+    /// `waiting`, `ready`, `returned`, `approved`, `rejected`.
+    pub state: String,
+    pub due_at: Option<Timestamp>,
+    pub updated_at: Timestamp,
+    pub doc: serde_json::Value,
+}
+
+/// A material file attached to a case: the file itself is content-addressed on disk by its sha256.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MaterialRow {
+    pub case_id: String,
+    pub material: String,
+    pub sha256: String,
+    pub size: i64,
+    pub media_type: String,
+    pub uploaded_at: Timestamp,
+}
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub id: String,
+    pub username: String,
+    /// An Argon2id PHC string.
+    pub password_hash: String,
+    /// `applicant`, `clerk`, `officer`, `supervisor`, `admin`.
+    pub roles: Vec<String>,
+    pub department: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// A bearer token, stored by the SHA-256 of its secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenRow {
+    pub token_hash: String,
+    pub user_id: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// An idempotency record: the same key with the same body returns the same case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdempotencyRow {
+    /// Who sent the key (user id): keys are scoped per user.
+    pub scope: String,
+    pub key: String,
+    pub body_sha256: String,
+    pub case_id: String,
+    pub created_at: Timestamp,
+}
+
+/// A catalogue version: the texts a case was filed under, so it can be compiled again later.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogVersionRow {
+    pub version: String,
+    /// `[(file name, text)]`.
+    pub files: Vec<(String, String)>,
+    pub loaded_at: Timestamp,
+}
+
+/// An event to append (the store assigns `seq` and the hashes).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewEvent {
+    /// UUID v7; consumers drop duplicates by it.
+    pub id: String,
+    pub case_id: Option<String>,
+    /// snake_case, e.g. `case_filed`, `case_submitted`, `task_approved`.
+    pub kind: String,
+    /// The user id, or `system`.
+    pub actor: String,
+    pub at: Timestamp,
+    /// JSON text, stored verbatim (the hash covers these exact bytes).
+    pub payload: String,
+}
+
+/// An event of the append-only log, with its place in both chains.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRow {
+    /// Global order, from 1, without gaps.
+    pub seq: i64,
+    pub id: String,
+    pub case_id: Option<String>,
+    pub kind: String,
+    pub actor: String,
+    pub at: Timestamp,
+    pub payload: String,
+    /// The hash of the previous event of the whole log ([`GENESIS`] for the first).
+    pub prev_hash: String,
+    /// The hash of the previous event of the same case ([`GENESIS`] for its first, or when `case_id` is None).
+    pub case_prev_hash: String,
+    pub hash: String,
+}
+
+/// Everything one use case changes, applied in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct Changeset {
+    pub case: Option<CaseWrite>,
+    /// Upserted by id.
+    pub tasks: Vec<TaskRow>,
+    /// Upserted by (case_id, material).
+    pub materials: Vec<MaterialRow>,
+    /// Inserted; an existing (scope, key) is [`StoreError::Duplicate`].
+    pub idempotency: Option<IdempotencyRow>,
+    /// Upserted by username.
+    pub users: Vec<UserRow>,
+    /// Inserted.
+    pub tokens: Vec<TokenRow>,
+    /// Inserted unless the version exists.
+    pub catalog_version: Option<CatalogVersionRow>,
+    /// Appended. Every state change carries exactly one.
+    pub event: Option<NewEvent>,
+}
+
+/// What a commit produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Committed {
+    /// The case as stored (number and version filled in), when the changeset wrote one.
+    pub case: Option<CaseRow>,
+    /// The event as appended.
+    pub event: Option<EventRow>,
+}
+
+/// Which cases to list.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub state: Option<String>,
+    pub bundle: Option<String>,
+    pub owner: Option<String>,
+    /// Only cases with a task of this department.
+    pub department: Option<String>,
+    /// Oldest first when true, newest first otherwise.
+    pub oldest_first: bool,
+    pub limit: i64,
+}
+
+/// Which tasks to list.
+#[derive(Debug, Clone, Default)]
+pub struct TaskFilter {
+    pub department: Option<String>,
+    pub state: Option<String>,
+    pub case_id: Option<String>,
+    pub limit: i64,
+}
+
+/// The outcome of checking the event chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainReport {
+    pub events: i64,
+    /// The first broken link, if any.
+    pub broken: Option<BrokenLink>,
+}
+
+/// Where and how the chain breaks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BrokenLink {
+    pub seq: i64,
+    pub reason: String,
+}
+
+/// The storage backend. Every method is safe to call concurrently.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies a changeset atomically. Returns only after the transaction that holds it is durably committed
+    /// (on SQLite, concurrent commits share one transaction and one fsync: group commit). A failed check
+    /// (version, duplicate) fails this changeset alone and changes nothing of it.
+    async fn commit(&self, change: Changeset) -> Result<Committed, StoreError>;
+
+    async fn case(&self, id: &str) -> Result<Option<CaseRow>, StoreError>;
+    async fn cases(&self, filter: &CaseFilter) -> Result<Vec<CaseRow>, StoreError>;
+    async fn count_cases(&self) -> Result<i64, StoreError>;
+    async fn task(&self, id: &str) -> Result<Option<TaskRow>, StoreError>;
+    async fn tasks(&self, filter: &TaskFilter) -> Result<Vec<TaskRow>, StoreError>;
+    async fn materials(&self, case_id: &str) -> Result<Vec<MaterialRow>, StoreError>;
+    async fn idempotency(&self, scope: &str, key: &str) -> Result<Option<IdempotencyRow>, StoreError>;
+    async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError>;
+    async fn user(&self, id: &str) -> Result<Option<UserRow>, StoreError>;
+    /// The token and its user, if the token exists (expiry is the caller's to check).
+    async fn token(&self, token_hash: &str) -> Result<Option<(TokenRow, UserRow)>, StoreError>;
+    async fn catalog_version(&self, version: &str) -> Result<Option<CatalogVersionRow>, StoreError>;
+    /// The events of one case, in order.
+    async fn case_events(&self, case_id: &str) -> Result<Vec<EventRow>, StoreError>;
+    /// Events with `seq > after`, in order, at most `limit`.
+    async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<EventRow>, StoreError>;
+    /// The stored head of the global chain: (last seq, last hash), or (0, GENESIS).
+    async fn chain_head(&self) -> Result<(i64, String), StoreError>;
+    /// Flushes and stops taking writes; pending commits finish first.
+    async fn close(&self);
+}
+
+/// The hash of an event: SHA-256 (hex) over its fields and both previous hashes, each on its own line.
+/// `at` is written as RFC 3339 in UTC with the precision the store keeps (milliseconds).
+#[allow(clippy::too_many_arguments)]
+pub fn event_hash(
+    seq: i64,
+    id: &str,
+    case_id: Option<&str>,
+    kind: &str,
+    actor: &str,
+    at: Timestamp,
+    payload: &str,
+    prev_hash: &str,
+    case_prev_hash: &str,
+) -> String {
+    let mut h = Sha256::new();
+    let at = at.to_string();
+    for part in [&seq.to_string(), id, case_id.unwrap_or(""), kind, actor, &at, payload, prev_hash, case_prev_hash] {
+        h.update(part.as_bytes());
+        h.update(b"\n");
+    }
+    hex(&h.finalize())
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
+}
+
+/// Truncates an instant to the millisecond precision the stores keep.
+pub fn to_millis(ts: Timestamp) -> Timestamp {
+    Timestamp::from_millisecond(ts.as_millisecond()).unwrap_or(ts)
+}
+
+/// Checks a run of events (in seq order, from seq 1) against each other and against the stored head: seq
+/// without gaps, every hash recomputed, every global and per-case link. Call it on the whole log, streamed in
+/// pages by the caller through `state`.
+#[derive(Debug, Default)]
+pub struct ChainVerifier {
+    last_seq: i64,
+    last_hash: Option<String>,
+    case_heads: std::collections::HashMap<String, String>,
+    broken: Option<BrokenLink>,
+}
+
+impl ChainVerifier {
+    /// Feeds the next event; returns false once a link is broken (the first break is kept).
+    pub fn feed(&mut self, e: &EventRow) -> bool {
+        if self.broken.is_some() {
+            return false;
+        }
+        let fail = |reason: String| Some(BrokenLink { seq: e.seq, reason });
+        let expected_prev = self.last_hash.clone().unwrap_or_else(|| GENESIS.to_string());
+        let expected_case_prev =
+            e.case_id.as_ref().and_then(|c| self.case_heads.get(c).cloned()).unwrap_or_else(|| GENESIS.to_string());
+        if e.seq != self.last_seq + 1 {
+            self.broken = fail(format!(
+                "expected event {} next, found {} (an event was deleted or inserted)",
+                self.last_seq + 1,
+                e.seq
+            ));
+        } else if e.prev_hash != expected_prev {
+            self.broken = fail("its previous-event hash does not match the event before it".to_string());
+        } else if e.case_prev_hash != expected_case_prev {
+            self.broken = fail("its previous-case-event hash does not match the case's event before it".to_string());
+        } else {
+            let h = event_hash(
+                e.seq,
+                &e.id,
+                e.case_id.as_deref(),
+                &e.kind,
+                &e.actor,
+                e.at,
+                &e.payload,
+                &e.prev_hash,
+                &e.case_prev_hash,
+            );
+            if h != e.hash {
+                self.broken = fail("its content does not match its hash (the row was altered)".to_string());
+            }
+        }
+        if self.broken.is_some() {
+            return false;
+        }
+        self.last_seq = e.seq;
+        self.last_hash = Some(e.hash.clone());
+        if let Some(c) = &e.case_id {
+            self.case_heads.insert(c.clone(), e.hash.clone());
+        }
+        true
+    }
+
+    /// Ends the check against the stored head (catches deleting the newest events).
+    pub fn finish(mut self, head: (i64, String)) -> ChainReport {
+        if self.broken.is_none() {
+            let last = self.last_hash.clone().unwrap_or_else(|| GENESIS.to_string());
+            if head.0 != self.last_seq || head.1 != last {
+                self.broken = Some(BrokenLink {
+                    seq: self.last_seq + 1,
+                    reason: format!(
+                        "the log ends at event {} but its head says {} (events were deleted)",
+                        self.last_seq, head.0
+                    ),
+                });
+            }
+        }
+        ChainReport { events: self.last_seq, broken: self.broken }
+    }
+}
+
+/// Verifies the whole chain of a store, page by page.
+pub async fn verify_chain(store: &dyn Store) -> Result<ChainReport, StoreError> {
+    let mut v = ChainVerifier::default();
+    let mut after = 0;
+    loop {
+        let page = store.events_after(after, 10_000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for e in &page {
+            if !v.feed(e) {
+                let head = store.chain_head().await?;
+                return Ok(v.finish(head));
+            }
+        }
+    }
+    let head = store.chain_head().await?;
+    Ok(v.finish(head))
+}
