@@ -32,9 +32,11 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080", env = "ONETHING_LISTEN")]
         listen: SocketAddr,
-        /// Where the database and the material files live.
+        /// Where the material files (and, without --database-url, the SQLite database) live.
         #[arg(long, default_value = "data", env = "ONETHING_DATA_DIR")]
         data_dir: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
         /// The catalogue directory.
         #[arg(long, default_value = "catalog", env = "ONETHING_CATALOG")]
         catalog: PathBuf,
@@ -94,15 +96,26 @@ enum CatalogCommand {
     },
 }
 
+/// Which database to use: the SQLite file of the data directory by default.
+#[derive(clap::Args, Clone)]
+struct DatabaseArgs {
+    /// `postgres://…` (or `postgresql://…`) for PostgreSQL, `sqlite://PATH` for a SQLite file elsewhere.
+    /// Any other scheme is an error, never a silent fallback.
+    #[arg(long, env = "ONETHING_DATABASE__URL")]
+    database_url: Option<String>,
+    /// PostgreSQL only: the schema that holds the tables (created if missing).
+    #[arg(long, env = "ONETHING_DATABASE__SCHEMA")]
+    database_schema: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum AuditCommand {
     /// Checks the whole event hash chain and names the first broken link.
     Verify {
         #[arg(long, default_value = "data", env = "ONETHING_DATA_DIR")]
         data_dir: PathBuf,
-        /// A database URL instead of the data directory (sqlite://PATH).
-        #[arg(long, env = "ONETHING_DATABASE__URL")]
-        database_url: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
 }
 
@@ -133,12 +146,10 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { listen, data_dir, catalog, demo, max_upload_bytes, hours } => {
-            serve(ServeOptions { listen, data_dir, catalog, demo, max_upload_bytes, hours })
+        Command::Serve { listen, data_dir, database, catalog, demo, max_upload_bytes, hours } => {
+            serve(ServeOptions { listen, data_dir, database, catalog, demo, max_upload_bytes, hours })
         }
-        Command::Audit { command: AuditCommand::Verify { data_dir, database_url } } => {
-            audit_verify(&data_dir, database_url)
-        }
+        Command::Audit { command: AuditCommand::Verify { data_dir, database } } => audit_verify(&data_dir, &database),
         Command::Catalog { command: CatalogCommand::Check { dir } } => {
             let files = catalog_dir::read(&dir)?;
             match onething_core::catalog::Catalog::load(&files) {
@@ -250,41 +261,50 @@ fn rfc3339(ts: jiff::Timestamp) -> String {
 struct ServeOptions {
     listen: SocketAddr,
     data_dir: PathBuf,
+    database: DatabaseArgs,
     catalog: PathBuf,
     demo: bool,
     max_upload_bytes: usize,
     hours: String,
 }
 
-/// The SQLite database file of a data directory.
-fn database_path(data_dir: &std::path::Path, database_url: Option<String>) -> anyhow::Result<PathBuf> {
-    match database_url {
-        None => Ok(data_dir.join("onething.db")),
+/// Opens the store the arguments name: PostgreSQL for `postgres://`, SQLite otherwise.
+async fn open_store(data_dir: &std::path::Path, db: &DatabaseArgs, create: bool) -> anyhow::Result<Arc<dyn Store>> {
+    let sqlite_path = match db.database_url.as_deref() {
+        None => data_dir.join("onething.db"),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let mut options = onething_store_postgres::PostgresOptions::new(url);
+            options.schema = db.database_schema.clone();
+            let store = onething_store_postgres::PostgresStore::open(options)
+                .await
+                .context("opening the PostgreSQL database")?;
+            return Ok(Arc::new(store));
+        }
         Some(url) => match url.strip_prefix("sqlite://") {
-            Some(path) => Ok(PathBuf::from(path)),
-            None => bail!("unsupported database URL {url:?}: this build knows sqlite://PATH"),
+            Some(path) => PathBuf::from(path),
+            None => bail!("unsupported database URL {url:?}: use postgres://… or sqlite://PATH"),
         },
+    };
+    if db.database_schema.is_some() {
+        bail!("--database-schema is for PostgreSQL only");
     }
-}
-
-async fn open_store(path: &std::path::Path) -> anyhow::Result<Arc<onething_store_sqlite::SqliteStore>> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+    if !create && !sqlite_path.exists() {
+        bail!("no database at {}", sqlite_path.display());
+    }
+    if let Some(dir) = sqlite_path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let store = onething_store_sqlite::SqliteStore::open(onething_store_sqlite::SqliteOptions::new(path.to_path_buf()))
-        .await
-        .with_context(|| format!("opening the database {}", path.display()))?;
+    let store =
+        onething_store_sqlite::SqliteStore::open(onething_store_sqlite::SqliteOptions::new(sqlite_path.clone()))
+            .await
+            .with_context(|| format!("opening the database {}", sqlite_path.display()))?;
     Ok(Arc::new(store))
 }
 
-fn audit_verify(data_dir: &std::path::Path, database_url: Option<String>) -> anyhow::Result<ExitCode> {
-    let path = database_path(data_dir, database_url)?;
-    if !path.exists() {
-        bail!("no database at {}", path.display());
-    }
+fn audit_verify(data_dir: &std::path::Path, db: &DatabaseArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     runtime.block_on(async move {
-        let store = open_store(&path).await?;
+        let store = open_store(data_dir, db, false).await?;
         let report = onething_store::verify_chain(store.as_ref()).await?;
         store.close().await;
         match report.broken {
@@ -315,7 +335,7 @@ fn serve(o: ServeOptions) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     runtime.block_on(async move {
         std::fs::create_dir_all(&o.data_dir).with_context(|| format!("creating {}", o.data_dir.display()))?;
-        let store = open_store(&database_path(&o.data_dir, None)?).await?;
+        let store = open_store(&o.data_dir, &o.database, true).await?;
         let config = onething_service::ServiceConfig { max_upload_bytes: o.max_upload_bytes, ..Default::default() };
         let service = onething_service::Service::start(
             store,

@@ -82,34 +82,93 @@ pub fn colour(
     now: Timestamp,
     t: &Thresholds,
 ) -> Result<Colour, CalendarError> {
-    let total = clock.between(start, clock.add(start, limit)?)?;
-    let used = clock.used(start, now, pauses)?;
     let deadline = clock.deadline_with_pauses(start, limit, &closed_at(pauses, now))?;
     if now > deadline {
         return Ok(Colour::Red);
     }
-    let day = clock.day_minutes();
-    let limit_minutes = limit.to_minutes(day);
-    let left_threshold = if limit_minutes >= 3 * day {
-        Some(t.yellow_days_left.saturating_mul(day))
-    } else if limit_minutes <= day {
-        Some(t.yellow_minutes_left_short)
-    } else {
-        None
-    };
-    // A "time left" rule that would cover more than half of the limit would make the item yellow from its
-    // first minute (a 1-hour task with "2 hours left" is always late-looking): it applies only to limits
-    // longer than twice the threshold, and the share rule covers the shorter ones.
-    let left_threshold = left_threshold.filter(|th| total > th.saturating_mul(2));
-    let left = total.saturating_sub(used);
-    let share_used = |percent: u32| u128::from(used) * 100 >= u128::from(percent) * u128::from(total);
-    if share_used(t.yellow_percent) || left_threshold.is_some_and(|th| left <= th) {
-        Ok(Colour::Yellow)
-    } else if share_used(t.blue_percent) {
-        Ok(Colour::Blue)
-    } else {
-        Ok(Colour::Green)
+    let marks = Marks::of(clock, start, limit, t)?;
+    let used = clock.used(start, now, pauses)?;
+    Ok(marks.colour_at(used))
+}
+
+/// The used working minutes at which a deadline turns blue and yellow.
+struct Marks {
+    blue: u64,
+    yellow: u64,
+}
+
+impl Marks {
+    fn of(clock: &WorkClock, start: Timestamp, limit: WorkingDuration, t: &Thresholds) -> Result<Marks, CalendarError> {
+        let total = clock.between(start, clock.add(start, limit)?)?;
+        let day = clock.day_minutes();
+        let limit_minutes = limit.to_minutes(day);
+        let left_threshold = if limit_minutes >= 3 * day {
+            Some(t.yellow_days_left.saturating_mul(day))
+        } else if limit_minutes <= day {
+            Some(t.yellow_minutes_left_short)
+        } else {
+            None
+        };
+        // A "time left" rule that would cover more than half of the limit would make the item yellow from its
+        // first minute (a 1-hour task with "2 hours left" is always late-looking): it applies only to limits
+        // longer than twice the threshold, and the share rule covers the shorter ones.
+        let left_threshold = left_threshold.filter(|th| total > th.saturating_mul(2));
+        // The first whole minute at which `used * 100 >= percent * total`.
+        let share = |percent: u32| (u64::from(percent) * total).div_ceil(100);
+        let mut yellow = share(t.yellow_percent);
+        if let Some(th) = left_threshold {
+            yellow = yellow.min(total.saturating_sub(th));
+        }
+        Ok(Marks { blue: share(t.blue_percent), yellow })
     }
+
+    fn colour_at(&self, used: u64) -> Colour {
+        if used >= self.yellow {
+            Colour::Yellow
+        } else if used >= self.blue {
+            Colour::Blue
+        } else {
+            Colour::Green
+        }
+    }
+}
+
+/// The first instant after `now` at which the colour changes, if the clock keeps running: `None` while the
+/// clock is paused (nothing can change) or once red (nothing further to change). A deadline watcher sleeps
+/// until this instant instead of re-checking every open item.
+pub fn next_change(
+    clock: &WorkClock,
+    start: Timestamp,
+    limit: WorkingDuration,
+    pauses: &[Pause],
+    now: Timestamp,
+    t: &Thresholds,
+) -> Result<Option<Timestamp>, CalendarError> {
+    if pauses.iter().any(|p| p.to.is_none()) {
+        return Ok(None);
+    }
+    let deadline = clock.deadline_with_pauses(start, limit, pauses)?;
+    if now > deadline {
+        return Ok(None);
+    }
+    let marks = Marks::of(clock, start, limit, t)?;
+    let used = clock.used(start, now, pauses)?;
+    let current = marks.colour_at(used);
+    // Red one second after the deadline; blue and yellow when the used minutes reach their marks.
+    let mut next = deadline.checked_add(jiff::SignedDuration::from_secs(1)).map_err(|_| CalendarError::OutOfRange)?;
+    for mark in [marks.blue, marks.yellow] {
+        if mark > used && marks.colour_at(mark) != current {
+            let at = clock.add(now, WorkingDuration::Minutes(mark - used))?;
+            // `add` counts whole minutes from `now`; step to the first instant the mark is really reached.
+            let at = if clock.used(start, at, pauses)? >= mark {
+                at
+            } else {
+                at.checked_add(jiff::SignedDuration::from_secs(60)).map_err(|_| CalendarError::OutOfRange)?
+            };
+            next = next.min(at);
+        }
+    }
+    Ok(Some(next))
 }
 
 impl Case {

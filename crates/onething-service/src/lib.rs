@@ -7,6 +7,7 @@
 mod auth;
 mod cases;
 pub mod files;
+mod overview;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -27,6 +28,7 @@ pub use cases::{
     TaskViewMaterial,
 };
 pub use files::FileStore;
+pub use overview::{CaseQuery, CaseSummary, OpenTask, Supervision};
 
 /// Where "now" comes from: the system clock in production, a settable one in tests.
 pub trait TimeSource: Send + Sync + 'static {

@@ -7,6 +7,8 @@ mod api;
 mod error;
 mod json;
 mod metrics;
+#[cfg(test)]
+mod openapi_tests;
 
 use std::sync::Arc;
 

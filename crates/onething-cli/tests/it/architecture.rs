@@ -79,3 +79,35 @@ fn only_the_web_crate_knows_http() {
         }
     }
 }
+
+#[test]
+fn sql_lives_only_in_store_crates() {
+    for krate in crates() {
+        if krate.starts_with("onething-store") {
+            continue;
+        }
+        let mut files = Vec::new();
+        sources(&super::root().join("crates").join(&krate).join("src"), &mut files);
+        for (path, text) in files {
+            for sql in ["SELECT ", "INSERT INTO", "UPDATE cases", "DELETE FROM", "BEGIN IMMEDIATE", "sqlx::"] {
+                assert!(!text.contains(sql), "{path} contains {sql:?}: SQL belongs in the store crates");
+            }
+        }
+        let deps = dependencies(&krate);
+        assert!(!deps.iter().any(|d| d == "sqlx"), "{krate} depends on sqlx");
+    }
+}
+
+#[test]
+fn only_the_service_builds_changesets() {
+    for krate in crates() {
+        if krate == "onething-service" || krate.starts_with("onething-store") {
+            continue;
+        }
+        let mut files = Vec::new();
+        sources(&super::root().join("crates").join(&krate).join("src"), &mut files);
+        for (path, text) in files {
+            assert!(!text.contains("Changeset {"), "{path} builds a Changeset: transactions are the service's");
+        }
+    }
+}

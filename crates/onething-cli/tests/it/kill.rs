@@ -149,7 +149,8 @@ async fn sigkill_loses_no_acknowledged_operation() {
         listed.len()
     );
 
-    drop(server);
-    let o = super::onething(&["audit", "verify", "--data-dir", &tmp.path().display().to_string()]);
+    let mut server = server;
+    server.kill();
+    let o = server.audit_verify();
     assert!(o.status.success(), "{}{}", super::stdout(&o), super::stderr(&o));
 }

@@ -185,7 +185,7 @@ async fn open_transport_company_from_filing_to_three_results() {
 
     let mut server = server;
     server.kill();
-    let o = super::onething(&["audit", "verify", "--data-dir", &server.data_dir.display().to_string()]);
+    let o = server.audit_verify();
     assert!(o.status.success(), "{}{}", super::stdout(&o), super::stderr(&o));
     assert!(super::stdout(&o).contains("intact"));
 }
@@ -244,6 +244,6 @@ async fn close_company_runs_eight_departments_in_parallel() {
 
     let mut server = server;
     server.kill();
-    let o = super::onething(&["audit", "verify", "--data-dir", &server.data_dir.display().to_string()]);
+    let o = server.audit_verify();
     assert!(o.status.success(), "{}", super::stdout(&o));
 }

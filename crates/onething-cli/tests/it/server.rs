@@ -12,7 +12,23 @@ pub struct TestServer {
     child: Child,
     pub addr: String,
     pub data_dir: PathBuf,
+    /// The database arguments: none (SQLite in the data directory) or PostgreSQL with a schema of its own.
+    pub db_args: Vec<String>,
     _tmp: Option<tempfile::TempDir>,
+}
+
+/// When `ONETHING_TEST_POSTGRES_URL` is set, every test server runs on PostgreSQL, in a fresh schema named
+/// after its data directory (so a restart on the same directory finds the same data).
+pub fn db_args_for(dir: &Path) -> Vec<String> {
+    match std::env::var("ONETHING_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => {
+            let name = dir.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+            let schema: String =
+                format!("it_{name}").chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+            vec!["--database-url".into(), url, "--database-schema".into(), schema]
+        }
+        _ => Vec::new(),
+    }
 }
 
 impl TestServer {
@@ -27,7 +43,9 @@ impl TestServer {
     /// A server on a given data directory (to restart on the same data), with extra arguments.
     pub fn start_in(dir: &Path, extra: &[&str]) -> TestServer {
         let dir_arg = dir.display().to_string();
+        let db_args = db_args_for(dir);
         let mut args = vec!["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir", &dir_arg];
+        args.extend(db_args.iter().map(String::as_str));
         args.extend_from_slice(extra);
         let mut child = Command::new(env!("CARGO_BIN_EXE_onething"))
             .args(&args)
@@ -48,7 +66,15 @@ impl TestServer {
         };
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        TestServer { child, addr, data_dir: dir.to_path_buf(), _tmp: None }
+        TestServer { child, addr, data_dir: dir.to_path_buf(), db_args, _tmp: None }
+    }
+
+    /// `onething audit verify` on this server's data (run it after `kill`).
+    pub fn audit_verify(&self) -> std::process::Output {
+        let dir = self.data_dir.display().to_string();
+        let mut args = vec!["audit", "verify", "--data-dir", &dir];
+        args.extend(self.db_args.iter().map(String::as_str));
+        super::onething(&args)
     }
 
     pub fn api(&self) -> Api {

@@ -1,4 +1,5 @@
 mod calendar;
 mod case;
 mod catalog;
+mod colour;
 mod form;

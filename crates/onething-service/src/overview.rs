@@ -1,0 +1,318 @@
+//! Read-only views for the web pages: web sessions (a bearer token in a cookie, with a shorter life and a
+//! sign-out), the lists of cases a role may see (limited, newest or oldest first, one indexed query), a
+//! department's queue of open tasks by urgency, and the supervisor's overview — open tasks by department ×
+//! colour and the red and yellow list with how late each is, in working time.
+//!
+//! The overview counts every open task without loading every case: a ready task's row holds its start, limit
+//! and deadline, and the deadline already includes the working time the case spent paused (corrections
+//! resolved since the task became ready), so the task's colour is computed from its own row with one
+//! equivalent pause. Only the cases paused right now (returned by a department) are read in full.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{LazyLock, Mutex};
+
+use jiff::{SignedDuration, Timestamp};
+use onething_core::calendar::Pause;
+use onething_core::case::{Task, TaskState};
+use onething_core::colour::Colour;
+use onething_core::duration::WorkingDuration;
+use onething_store::{CaseFilter, CaseRow, Changeset, NewEvent, TaskFilter, TaskRow};
+use sha2::{Digest, Sha256};
+
+use crate::auth::{Role, User};
+use crate::cases::CaseDoc;
+use crate::{Service, ServiceError, new_id};
+
+/// Web sessions revoked on this node (token hash → when the token would have expired). The store has no way
+/// to delete a token yet, so sign-out is remembered here until the token's own expiry; on other nodes the
+/// session ends with its (short) web lifetime.
+static REVOKED: LazyLock<Mutex<HashMap<String, Timestamp>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn token_hash(token: &str) -> String {
+    onething_store::hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// A case as a list shows it.
+#[derive(Debug, Clone)]
+pub struct CaseSummary {
+    pub row: CaseRow,
+    pub doc: CaseDoc,
+    pub colour: Option<Colour>,
+    /// The colour of each task, in the order of `doc.case.tasks`.
+    pub task_colours: Vec<Option<Colour>>,
+}
+
+/// Which cases a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct CaseQuery {
+    pub state: Option<String>,
+    pub oldest_first: bool,
+    pub limit: i64,
+}
+
+/// An open task (ready or returned) with its colour and the working time left or past its deadline.
+#[derive(Debug, Clone)]
+pub struct OpenTask {
+    pub row: TaskRow,
+    pub task: Task,
+    /// The item's name (事项名称) in the current catalogue.
+    pub item_name: String,
+    pub item_name_en: String,
+    pub colour: Option<Colour>,
+    /// Working minutes past the deadline (red), or `None`.
+    pub late_minutes: Option<u64>,
+    /// Working minutes left before the deadline (not red), or `None`.
+    pub left_minutes: Option<u64>,
+    /// The case's number and applicant, when the list reads them (queues and alerts).
+    pub case_number: String,
+    pub applicant: String,
+    /// True while the case waits for a correction (clock stopped).
+    pub paused: bool,
+}
+
+/// The supervisor's overview (电子监察).
+#[derive(Debug, Clone, Default)]
+pub struct Supervision {
+    /// Open tasks by department, counted by colour: green, blue, yellow, red, none (clock cannot tell).
+    pub counts: BTreeMap<String, [u64; 5]>,
+    /// Red and yellow tasks, the latest first (red by lateness, then yellow by time left).
+    pub alerts: Vec<OpenTask>,
+    /// All open tasks counted.
+    pub open_tasks: u64,
+}
+
+fn colour_index(c: Option<Colour>) -> usize {
+    match c {
+        Some(Colour::Green) => 0,
+        Some(Colour::Blue) => 1,
+        Some(Colour::Yellow) => 2,
+        Some(Colour::Red) => 3,
+        None => 4,
+    }
+}
+
+/// Urgency order: red before yellow before blue before green, then the earliest deadline.
+fn urgency(a: &OpenTask, b: &OpenTask) -> std::cmp::Ordering {
+    b.colour.cmp(&a.colour).then(a.row.due_at.cmp(&b.row.due_at)).then(a.row.id.cmp(&b.row.id))
+}
+
+impl Service {
+    /// The user of a web session: the token must be valid, not signed out on this node, and younger than
+    /// `max_age` (web sessions end sooner than API tokens).
+    pub async fn authenticate_session(&self, token: &str, max_age: SignedDuration) -> Result<User, ServiceError> {
+        let hash = token_hash(token);
+        if REVOKED.lock().map(|m| m.contains_key(&hash)).unwrap_or(false) {
+            return Err(ServiceError::Unauthenticated);
+        }
+        let (row, _) = self.store.token(&hash).await?.ok_or(ServiceError::Unauthenticated)?;
+        let young = row.created_at.checked_add(max_age).map(|end| end > self.now()).unwrap_or(false);
+        if !young {
+            return Err(ServiceError::Unauthenticated);
+        }
+        self.authenticate(token).await
+    }
+
+    /// Signs a web session out: the token stops working on this node at once (on every node when its web
+    /// lifetime ends), and a `session_revoked` event records it.
+    pub async fn logout(&self, token: &str) -> Result<(), ServiceError> {
+        let hash = token_hash(token);
+        let Some((row, user)) = self.store.token(&hash).await? else { return Ok(()) };
+        let now = self.now();
+        if let Ok(mut m) = REVOKED.lock() {
+            m.retain(|_, expires| *expires > now);
+            m.insert(hash, row.expires_at);
+        }
+        let event = NewEvent {
+            id: new_id(),
+            case_id: None,
+            kind: "session_revoked".into(),
+            actor: user.id.clone(),
+            at: now,
+            payload: serde_json::json!({ "username": user.username }).to_string(),
+        };
+        self.store.commit(Changeset { event: Some(event), ..Changeset::default() }).await?;
+        Ok(())
+    }
+
+    fn summary(&self, row: CaseRow, now: Timestamp) -> Result<CaseSummary, ServiceError> {
+        let doc: CaseDoc = serde_json::from_value(row.doc.clone())
+            .map_err(|e| ServiceError::Internal(format!("case {} doc: {e}", row.id)))?;
+        let t = &self.config.thresholds;
+        let colour = doc.case.colour(&self.clock, now, t);
+        let task_colours = doc.case.tasks.iter().map(|k| k.colour(&doc.case.pauses, &self.clock, now, t)).collect();
+        Ok(CaseSummary { row, doc, colour, task_colours })
+    }
+
+    /// A page of the cases the user may see: applicants their own, clerks, supervisors and administrators all.
+    /// One indexed query; at most 500 rows.
+    pub async fn case_list(&self, user: &User, q: CaseQuery) -> Result<Vec<CaseSummary>, ServiceError> {
+        let mut filter = CaseFilter {
+            state: q.state,
+            oldest_first: q.oldest_first,
+            limit: q.limit.clamp(1, 500),
+            ..CaseFilter::default()
+        };
+        if !user.reads_all() {
+            if user.has(Role::Applicant) {
+                filter.owner = Some(user.id.clone());
+            } else {
+                return Err(ServiceError::Forbidden("officers work tasks, not cases"));
+            }
+        }
+        let now = self.now();
+        self.store.cases(&filter).await?.into_iter().map(|r| self.summary(r, now)).collect()
+    }
+
+    fn item_names(&self, item: &str) -> (String, String) {
+        self.current
+            .items
+            .get(item)
+            .map_or_else(|| (item.to_string(), item.to_string()), |i| (i.name.clone(), i.name_en.clone()))
+    }
+
+    /// The open task of a row, its colour from its own row (see the module comment), or from `paused` — the
+    /// pauses of its case when the case is paused right now.
+    fn open_task(&self, row: TaskRow, paused: Option<&[Pause]>, now: Timestamp) -> Option<OpenTask> {
+        let task: Task = serde_json::from_value(row.doc.clone()).ok()?;
+        let t = &self.config.thresholds;
+        let colour = match paused {
+            Some(pauses) => task.colour(pauses, &self.clock, now, t),
+            None => {
+                let pauses = self.equivalent_pauses(&task).unwrap_or_default();
+                task.colour(&pauses, &self.clock, now, t)
+            }
+        };
+        // While the case is paused, its clocks stand at the pause's start.
+        let at = paused.and_then(|p| p.iter().find(|x| x.to.is_none()).map(|x| x.from)).unwrap_or(now);
+        let (late, left) = match (colour, task.due_at) {
+            (Some(Colour::Red), Some(d)) => (self.clock.between(d, at).ok(), None),
+            (Some(_), Some(d)) => (None, self.clock.between(at, d).ok()),
+            _ => (None, None),
+        };
+        let (item_name, item_name_en) = self.item_names(&task.item);
+        Some(OpenTask {
+            row,
+            task,
+            item_name,
+            item_name_en,
+            colour,
+            late_minutes: late,
+            left_minutes: left,
+            case_number: String::new(),
+            applicant: String::new(),
+            paused: paused.is_some(),
+        })
+    }
+
+    /// One closed pause right after the task's start, as long as the working time its deadline was moved by.
+    fn equivalent_pauses(&self, task: &Task) -> Option<Vec<Pause>> {
+        let start = task.ready_at?;
+        let due = task.due_at?;
+        let plain = self.clock.add(start, task.limit).ok()?;
+        let paused = self.clock.between(plain, due).ok()?;
+        if paused == 0 {
+            return Some(Vec::new());
+        }
+        let from = start;
+        let to = self.clock.add(start, WorkingDuration::Minutes(paused)).ok()?;
+        Some(vec![Pause { from, to: Some(to) }])
+    }
+
+    /// The pauses of the cases paused right now (returned for correction by a department).
+    async fn paused_cases(&self) -> Result<HashMap<String, Vec<Pause>>, ServiceError> {
+        let rows = self
+            .store
+            .cases(&CaseFilter { state: Some("returned".into()), limit: 100_000, ..CaseFilter::default() })
+            .await?;
+        let mut out = HashMap::new();
+        for r in rows {
+            if let Ok(doc) = serde_json::from_value::<CaseDoc>(r.doc)
+                && doc.case.is_paused()
+            {
+                out.insert(r.id, doc.case.pauses);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn fill_case(&self, t: &mut OpenTask) -> Result<(), ServiceError> {
+        if let Some(row) = self.store.case(&t.row.case_id).await? {
+            t.case_number = row.number.clone();
+            t.applicant = row.doc.pointer("/case/applicant/name").and_then(|v| v.as_str()).unwrap_or("").to_string();
+        }
+        Ok(())
+    }
+
+    /// The open tasks (ready or returned) of the officer's department, the most urgent first, at most `limit`.
+    pub async fn department_queue(&self, user: &User, limit: i64) -> Result<Vec<OpenTask>, ServiceError> {
+        let department = match user.department.as_deref() {
+            Some(d) if user.has(Role::Officer) => d.to_string(),
+            _ => return Err(ServiceError::Forbidden("only a department officer works tasks")),
+        };
+        let limit = limit.clamp(1, 500);
+        let now = self.now();
+        let mut rows = Vec::new();
+        for state in [TaskState::Ready, TaskState::Returned] {
+            let filter = TaskFilter {
+                department: Some(department.clone()),
+                state: Some(state.as_str().into()),
+                case_id: None,
+                limit,
+            };
+            rows.extend(self.store.tasks(&filter).await?);
+        }
+        let paused = self.paused_cases().await?;
+        let mut out: Vec<OpenTask> = rows
+            .into_iter()
+            .filter_map(|r| {
+                let p = paused.get(&r.case_id).map(Vec::as_slice);
+                self.open_task(r, p, now)
+            })
+            .collect();
+        out.sort_by(urgency);
+        out.truncate(usize::try_from(limit).unwrap_or(50));
+        for t in &mut out {
+            self.fill_case(t).await?;
+        }
+        Ok(out)
+    }
+
+    /// The supervisor's overview: every open task by department × colour, and the red and yellow ones (at most
+    /// `alert_limit`, the latest first) with their case.
+    pub async fn supervision(&self, user: &User, alert_limit: usize) -> Result<Supervision, ServiceError> {
+        if !(user.has(Role::Supervisor) || user.has(Role::Admin)) {
+            return Err(ServiceError::Forbidden("only supervisors see the overview"));
+        }
+        let now = self.now();
+        let paused = self.paused_cases().await?;
+        let mut out = Supervision::default();
+        let mut alerts = Vec::new();
+        let mut seen = HashSet::new();
+        for state in [TaskState::Ready, TaskState::Returned] {
+            let filter = TaskFilter { state: Some(state.as_str().into()), limit: 1_000_000, ..TaskFilter::default() };
+            for r in self.store.tasks(&filter).await? {
+                if !seen.insert(r.id.clone()) {
+                    continue;
+                }
+                let p = paused.get(&r.case_id).map(Vec::as_slice);
+                let Some(t) = self.open_task(r, p, now) else { continue };
+                out.open_tasks += 1;
+                out.counts.entry(t.task.department.clone()).or_insert([0; 5])[colour_index(t.colour)] += 1;
+                if matches!(t.colour, Some(Colour::Red | Colour::Yellow)) {
+                    alerts.push(t);
+                }
+            }
+        }
+        // Red ones the latest first, then yellow ones by deadline.
+        alerts.sort_by(|a, b| match (a.colour, b.colour) {
+            (Some(Colour::Red), Some(Colour::Red)) => b.late_minutes.cmp(&a.late_minutes),
+            _ => urgency(a, b),
+        });
+        alerts.truncate(alert_limit);
+        for t in &mut alerts {
+            self.fill_case(t).await?;
+        }
+        out.alerts = alerts;
+        Ok(out)
+    }
+}

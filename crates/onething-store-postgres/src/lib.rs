@@ -1,0 +1,491 @@
+//! onething-store-postgres: the scale-out backend of onething. It implements [`onething_store::Store`] on a
+//! PostgreSQL database through sqlx, and owns that database's schema (the migrations in `migrations/`, numbered
+//! and named like the SQLite backend's).
+//!
+//! # Several nodes, one database
+//!
+//! Unlike SQLite, PostgreSQL may be written by several `onething serve` processes at once, so this backend keeps
+//! no truth in process memory. Each [`Store::commit`] is one transaction (READ COMMITTED) on a pooled
+//! connection, and every check — the case version, the case number, the idempotency key, the place of the event
+//! in the hash chain — is made by the database inside it, under row locks that hold across connections and
+//! nodes (see the `commit` module). The chain of events is ordered by a lock on the one `chain_head` row, taken
+//! just before the event is appended and held until COMMIT: appending events is serialised across the cluster,
+//! everything before it in the transaction runs in parallel.
+//!
+//! There is no group commit of our own: PostgreSQL already shares WAL flushes between transactions committing
+//! at the same moment. A transaction PostgreSQL aborts to break a deadlock (or a serialization failure) is run
+//! again, a few times, before the commit fails.
+//!
+//! A commit runs in a task of its own: once called, its outcome is decided by the database, never by the
+//! caller's cancellation (a dropped request), as with the SQLite writer. [`Store::close`] waits for the commits
+//! under way and refuses later ones; reads keep working until the store is dropped, as on SQLite.
+//!
+//! # Schemas
+//!
+//! [`PostgresOptions::schema`] puts the store in a schema of its own (created if missing): every pooled
+//! connection sets its `search_path` to it when it connects, and the migrations and their `_sqlx_migrations`
+//! table land there too. The tests use a fresh schema per test and [`PostgresOptions::drop_schema`] afterwards.
+//!
+//! # Types
+//!
+//! Instants are BIGINT unix milliseconds (UTC); JSON documents and lists are TEXT, so that they — and the event
+//! payload, whose hash covers its exact bytes — come back exactly as written. Keys that lists are ordered by
+//! use the "C" collation, so lists come in the same order as on SQLite.
+
+mod commit;
+mod rows;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use onething_store::{
+    CaseFilter, CaseRow, CatalogVersionRow, Changeset, Committed, EventRow, IdempotencyRow, MaterialRow, Store,
+    StoreError, TaskFilter, TaskRow, TokenRow, UserRow,
+};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::{AssertSqlSafe, Connection, Executor, Postgres, QueryBuilder};
+use tokio::sync::Semaphore;
+
+use crate::commit::TxError;
+use crate::rows::{case_columns, db_error, event_columns, is_retryable, task_columns, user_columns};
+
+/// The schema, embedded at compile time.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The number of rows a list returns when its filter asks for none (a limit of 0 or less).
+const DEFAULT_LIMIT: i64 = 1000;
+
+/// How many times a commit is tried when PostgreSQL aborts it to break a deadlock or a serialization conflict.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// The permits of the commit gate: one per commit under way, all of them for [`Store::close`]. Far more than
+/// commits can ever run at once (each needs a connection).
+const GATE_PERMITS: u32 = 1 << 30;
+
+/// The longest name PostgreSQL keeps for an identifier (NAMEDATALEN - 1); it would silently cut a longer one.
+const MAX_IDENTIFIER_BYTES: usize = 63;
+
+/// How to open a [`PostgresStore`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresOptions {
+    /// A libpq-style URL, e.g. `postgres://onething@127.0.0.1:5432/onething`.
+    pub url: String,
+    /// The size of the connection pool (commits and reads share it). Default 16.
+    pub max_connections: u32,
+    /// The schema to keep the tables in, created if missing; `None` uses the server's default `search_path`
+    /// (normally `public`).
+    pub schema: Option<String>,
+}
+
+impl std::fmt::Debug for PostgresOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresOptions")
+            .field("url", &redacted(&self.url))
+            .field("max_connections", &self.max_connections)
+            .field("schema", &self.schema)
+            .finish()
+    }
+}
+
+impl PostgresOptions {
+    /// The defaults for a URL: 16 connections, the server's default schema.
+    pub fn new(url: impl Into<String>) -> PostgresOptions {
+        PostgresOptions { url: url.into(), max_connections: 16, schema: None }
+    }
+
+    /// Drops [`Self::schema`] with everything in it, through a connection of its own (so it works after the
+    /// store was closed). Refuses when no schema is set or it is `public`: this is for scratch schemas (tests),
+    /// never for a deployment's data.
+    pub async fn drop_schema(&self) -> Result<(), StoreError> {
+        let schema = match self.schema.as_deref() {
+            Some(schema) if schema != "public" => quote_identifier(schema)?,
+            _ => return Err(StoreError::Backend("only a scratch schema of its own can be dropped".to_string())),
+        };
+        let mut conn = self.connect_one().await?;
+        let dropped = conn.execute(AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))).await;
+        close_quietly(conn).await;
+        dropped.map(|_| ()).map_err(db_error)
+    }
+
+    fn connect_options(&self) -> Result<PgConnectOptions, StoreError> {
+        PgConnectOptions::from_str(&self.url)
+            .map(|o| o.application_name("onething"))
+            .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL {}: {e}", redacted(&self.url))))
+    }
+
+    async fn connect_one(&self) -> Result<PgConnection, StoreError> {
+        PgConnection::connect_with(&self.connect_options()?)
+            .await
+            .map_err(|e| StoreError::Backend(format!("cannot connect to {}: {e}", redacted(&self.url))))
+    }
+}
+
+/// The PostgreSQL store: a connection pool, one transaction per commit. Cheap to share behind an `Arc`; open one
+/// per process, any number of processes per database.
+pub struct PostgresStore {
+    options: PostgresOptions,
+    pool: PgPool,
+    /// Every commit holds a permit while it runs; `close` takes them all (waiting for the commits under way),
+    /// then closes the gate, so that later commits are refused.
+    gate: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore").field("options", &self.options).finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects, creates the schema if one is asked for and missing, and brings the tables up to date. Several
+    /// nodes may open the same database at once: sqlx serialises the migrations with an advisory lock.
+    pub async fn open(options: PostgresOptions) -> Result<PostgresStore, StoreError> {
+        let connect = options.connect_options()?;
+        let search_path = match options.schema.as_deref() {
+            Some(schema) => {
+                let quoted = quote_identifier(schema)?;
+                create_schema(&options, &quoted, schema).await?;
+                Some(Arc::<str>::from(format!("SET search_path TO {quoted}")))
+            }
+            None => None,
+        };
+        let mut pool = PgPoolOptions::new().max_connections(options.max_connections.max(1));
+        if let Some(sql) = search_path {
+            pool = pool.after_connect(move |conn, _meta| {
+                let sql = Arc::clone(&sql);
+                Box::pin(async move { conn.execute(AssertSqlSafe(sql)).await.map(|_| ()) })
+            });
+        }
+        let shown = redacted(&options.url);
+        let pool = pool
+            .connect_with(connect)
+            .await
+            .map_err(|e| StoreError::Backend(format!("cannot connect to {shown}: {e}")))?;
+        if let Err(e) = MIGRATOR.run(&pool).await {
+            pool.close().await;
+            return Err(StoreError::Backend(format!("cannot migrate {shown}: {e}")));
+        }
+        tracing::info!(url = %shown, schema = ?options.schema, "postgres store open");
+        Ok(PostgresStore { options, pool, gate: Arc::new(Semaphore::new(GATE_PERMITS as usize)) })
+    }
+
+    /// The options the store was opened with.
+    pub fn options(&self) -> &PostgresOptions {
+        &self.options
+    }
+
+    /// Drops the store's schema with everything in it (see [`PostgresOptions::drop_schema`]); works after
+    /// [`Store::close`].
+    pub async fn drop_schema(&self) -> Result<(), StoreError> {
+        self.options.drop_schema().await
+    }
+}
+
+/// Creates a schema unless it exists. Two nodes creating it at once may both pass `IF NOT EXISTS` and one then
+/// fails on the catalogue's unique index: that is fine as long as the schema exists afterwards.
+async fn create_schema(options: &PostgresOptions, quoted: &str, schema: &str) -> Result<(), StoreError> {
+    let mut conn = options.connect_one().await?;
+    let created = conn.execute(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {quoted}"))).await;
+    let outcome = match created {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let exists = sqlx::query("SELECT 1 FROM pg_namespace WHERE nspname = $1")
+                .bind(schema)
+                .fetch_optional(&mut conn)
+                .await
+                .map_err(db_error)?;
+            if exists.is_some() { Ok(()) } else { Err(StoreError::Backend(format!("cannot create schema: {e}"))) }
+        }
+    };
+    close_quietly(conn).await;
+    outcome
+}
+
+async fn close_quietly(conn: PgConnection) {
+    if let Err(e) = conn.close().await {
+        tracing::debug!(error = %e, "closing a connection failed");
+    }
+}
+
+/// A schema name as a quoted SQL identifier; names PostgreSQL would cut or cannot hold are refused.
+fn quote_identifier(name: &str) -> Result<String, StoreError> {
+    if name.is_empty() || name.len() > MAX_IDENTIFIER_BYTES || name.contains('\0') {
+        return Err(StoreError::Backend(format!("{name:?} is not a usable schema name (1 to 63 bytes)")));
+    }
+    Ok(format!("\"{}\"", name.replace('"', "\"\"")))
+}
+
+/// A URL without its password, for messages and logs.
+fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "<an unparsable URL>".to_string();
+    };
+    let (authority, tail) = rest.find(['/', '?']).map_or((rest, ""), |at| rest.split_at(at));
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => authority.to_string(),
+        },
+        None => authority.to_string(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) if query.contains("password") => format!("{path}?***"),
+        _ => tail.to_string(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
+
+/// A list's limit: the filter's, or [`DEFAULT_LIMIT`] when it asks for none.
+fn limit(asked: i64) -> i64 {
+    if asked <= 0 { DEFAULT_LIMIT } else { asked }
+}
+
+/// Runs a changeset, again after a deadlock or serialization failure (at most [`MAX_ATTEMPTS`] times in all).
+async fn commit_with_retries(pool: PgPool, change: Changeset) -> Result<Committed, StoreError> {
+    let mut attempt = 1;
+    loop {
+        match commit::once(&pool, &change).await {
+            Ok(done) => return Ok(done),
+            Err(TxError::Check(e)) => return Err(e),
+            Err(TxError::Db(e)) if is_retryable(&e) && attempt < MAX_ATTEMPTS => {
+                tracing::debug!(attempt, error = %e, "commit aborted by the database; trying again");
+                // A short, growing pause lets the transaction that won go first.
+                tokio::time::sleep(Duration::from_millis(5 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            Err(TxError::Db(e)) => {
+                if is_retryable(&e) {
+                    tracing::warn!(attempts = attempt, error = %e, "commit aborted by the database every time");
+                }
+                return Err(db_error(e));
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for PostgresStore {
+    async fn commit(&self, change: Changeset) -> Result<Committed, StoreError> {
+        let permit = Arc::clone(&self.gate).acquire_owned().await.map_err(|_| StoreError::Closed)?;
+        let pool = self.pool.clone();
+        // In a task of its own, so that a caller that stops waiting does not cancel the transaction halfway (and
+        // `close` still waits for it: the task holds the permit).
+        tokio::spawn(async move {
+            let done = commit_with_retries(pool, change).await;
+            drop(permit);
+            done
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("the commit task failed: {e}")))?
+    }
+
+    async fn case(&self, id: &str) -> Result<Option<CaseRow>, StoreError> {
+        sqlx::query(concat!("SELECT ", case_columns!(), " FROM cases WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?
+            .as_ref()
+            .map(rows::case)
+            .transpose()
+    }
+
+    async fn cases(&self, filter: &CaseFilter) -> Result<Vec<CaseRow>, StoreError> {
+        let mut q = QueryBuilder::<Postgres>::new(concat!("SELECT ", case_columns!(), " FROM cases WHERE 1 = 1"));
+        if let Some(state) = &filter.state {
+            q.push(" AND state = ").push_bind(state.clone());
+        }
+        if let Some(bundle) = &filter.bundle {
+            q.push(" AND bundle = ").push_bind(bundle.clone());
+        }
+        if let Some(owner) = &filter.owner {
+            q.push(" AND owner = ").push_bind(owner.clone());
+        }
+        if let Some(department) = &filter.department {
+            // A semi-join (each case once, however many tasks), driven by the department index of tasks.
+            q.push(" AND id IN (SELECT case_id FROM tasks WHERE department = ").push_bind(department.clone()).push(")");
+        }
+        q.push(if filter.oldest_first {
+            " ORDER BY created_at ASC, id ASC"
+        } else {
+            " ORDER BY created_at DESC, id DESC"
+        });
+        q.push(" LIMIT ").push_bind(limit(filter.limit));
+        let found = q.build().fetch_all(&self.pool).await.map_err(db_error)?;
+        found.iter().map(rows::case).collect()
+    }
+
+    async fn count_cases(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM cases").fetch_one(&self.pool).await.map_err(db_error)
+    }
+
+    async fn task(&self, id: &str) -> Result<Option<TaskRow>, StoreError> {
+        sqlx::query(concat!("SELECT ", task_columns!(), " FROM tasks WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?
+            .as_ref()
+            .map(rows::task)
+            .transpose()
+    }
+
+    async fn tasks(&self, filter: &TaskFilter) -> Result<Vec<TaskRow>, StoreError> {
+        let mut q = QueryBuilder::<Postgres>::new(concat!("SELECT ", task_columns!(), " FROM tasks WHERE 1 = 1"));
+        if let Some(department) = &filter.department {
+            q.push(" AND department = ").push_bind(department.clone());
+        }
+        if let Some(state) = &filter.state {
+            q.push(" AND state = ").push_bind(state.clone());
+        }
+        if let Some(case_id) = &filter.case_id {
+            q.push(" AND case_id = ").push_bind(case_id.clone());
+        }
+        q.push(" ORDER BY due_at ASC NULLS LAST, id ASC LIMIT ").push_bind(limit(filter.limit));
+        let found = q.build().fetch_all(&self.pool).await.map_err(db_error)?;
+        found.iter().map(rows::task).collect()
+    }
+
+    async fn materials(&self, case_id: &str) -> Result<Vec<MaterialRow>, StoreError> {
+        let found = sqlx::query(
+            "SELECT case_id, material, sha256, size, media_type, uploaded_at FROM materials \
+             WHERE case_id = $1 ORDER BY material",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        found.iter().map(rows::material).collect()
+    }
+
+    async fn idempotency(&self, scope: &str, key: &str) -> Result<Option<IdempotencyRow>, StoreError> {
+        let found = sqlx::query(
+            "SELECT scope, key, body_sha256, case_id, created_at FROM idempotency WHERE scope = $1 AND key = $2",
+        )
+        .bind(scope)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        found.as_ref().map(rows::idempotency).transpose()
+    }
+
+    async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
+        sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE username = $1"))
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?
+            .as_ref()
+            .map(rows::user)
+            .transpose()
+    }
+
+    async fn user(&self, id: &str) -> Result<Option<UserRow>, StoreError> {
+        sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?
+            .as_ref()
+            .map(rows::user)
+            .transpose()
+    }
+
+    async fn token(&self, token_hash: &str) -> Result<Option<(TokenRow, UserRow)>, StoreError> {
+        let found = sqlx::query(
+            "SELECT t.token_hash, t.user_id, t.created_at AS token_created_at, t.expires_at, \
+             u.id, u.username, u.password_hash, u.roles, u.department, u.created_at \
+             FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        match found {
+            Some(row) => Ok(Some((rows::token(&row)?, rows::user(&row)?))),
+            None => Ok(None),
+        }
+    }
+
+    async fn catalog_version(&self, version: &str) -> Result<Option<CatalogVersionRow>, StoreError> {
+        sqlx::query("SELECT version, files, loaded_at FROM catalog_versions WHERE version = $1")
+            .bind(version)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?
+            .as_ref()
+            .map(rows::catalog_version)
+            .transpose()
+    }
+
+    async fn case_events(&self, case_id: &str) -> Result<Vec<EventRow>, StoreError> {
+        let found = sqlx::query(concat!("SELECT ", event_columns!(), " FROM events WHERE case_id = $1 ORDER BY seq"))
+            .bind(case_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        found.iter().map(rows::event).collect()
+    }
+
+    async fn events_after(&self, after: i64, limit_: i64) -> Result<Vec<EventRow>, StoreError> {
+        let found =
+            sqlx::query(concat!("SELECT ", event_columns!(), " FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"))
+                .bind(after)
+                .bind(limit(limit_))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+        found.iter().map(rows::event).collect()
+    }
+
+    async fn chain_head(&self) -> Result<(i64, String), StoreError> {
+        let row: Option<(i64, String)> = sqlx::query_as("SELECT seq, hash FROM chain_head WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.ok_or_else(|| StoreError::Backend("the chain_head row is missing".to_string()))
+    }
+
+    async fn close(&self) {
+        // The semaphore is fair: commits asked for after this call queue behind it and are refused once it has
+        // waited for the commits under way. A second close finds the gate closed and returns at once.
+        if let Ok(all) = self.gate.acquire_many(GATE_PERMITS).await {
+            self.gate.close();
+            drop(all);
+        }
+        // Reads go on working, as on SQLite; the connections close when the store is dropped.
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_their_password() {
+        assert_eq!(redacted("postgres://u:secret@db:5432/x"), "postgres://u:***@db:5432/x");
+        assert_eq!(redacted("postgres://u@db/x?sslmode=disable"), "postgres://u@db/x?sslmode=disable");
+        assert_eq!(redacted("postgres://db/x?user=u&password=secret"), "postgres://db/x?***");
+        assert_eq!(redacted("postgres://u:p%40ss@db"), "postgres://u:***@db");
+        assert_eq!(redacted("nonsense"), "<an unparsable URL>");
+        let options = PostgresOptions::new("postgres://u:secret@db/x");
+        assert!(!format!("{options:?}").contains("secret"));
+    }
+
+    #[test]
+    fn schema_names_are_quoted_or_refused() {
+        assert_eq!(quote_identifier("t_00ff").unwrap(), "\"t_00ff\"");
+        assert_eq!(quote_identifier("a\"b").unwrap(), "\"a\"\"b\"");
+        assert!(quote_identifier("").is_err());
+        assert!(quote_identifier(&"x".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn limits_default_to_the_cap() {
+        assert_eq!(limit(0), DEFAULT_LIMIT);
+        assert_eq!(limit(-5), DEFAULT_LIMIT);
+        assert_eq!(limit(7), 7);
+    }
+}

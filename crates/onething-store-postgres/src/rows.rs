@@ -1,0 +1,210 @@
+//! Rows: turning PostgreSQL rows into the store's records and records into column values, and sqlx errors into
+//! [`StoreError`]. Timestamps are BIGINT unix milliseconds (UTC); JSON documents and lists are TEXT.
+
+use jiff::Timestamp;
+use onething_store::{
+    CaseRow, CatalogVersionRow, EventRow, IdempotencyRow, MaterialRow, StoreError, TaskRow, TokenRow, UserRow,
+};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+/// The columns of `cases`, in the order [`case`] reads them (a macro, so that `concat!` can build static SQL).
+macro_rules! case_columns {
+    () => {
+        "id, number, bundle, catalog_version, state, owner, due_at, created_at, updated_at, version, doc"
+    };
+}
+/// The columns of `tasks`.
+macro_rules! task_columns {
+    () => {
+        "id, case_id, item, department, state, due_at, updated_at, doc"
+    };
+}
+/// The columns of `events`.
+macro_rules! event_columns {
+    () => {
+        "seq, id, case_id, kind, actor, at, payload, prev_hash, case_prev_hash, hash"
+    };
+}
+/// The columns of `users`.
+macro_rules! user_columns {
+    () => {
+        "id, username, password_hash, roles, department, created_at"
+    };
+}
+pub(crate) use {case_columns, event_columns, task_columns, user_columns};
+
+/// An instant as stored: unix milliseconds. Sub-millisecond precision is dropped, as [`onething_store::to_millis`]
+/// does, so an instant read back equals `to_millis` of the one written.
+pub(crate) fn millis(ts: Timestamp) -> i64 {
+    ts.as_millisecond()
+}
+
+/// An optional instant as stored.
+pub(crate) fn millis_opt(ts: Option<Timestamp>) -> Option<i64> {
+    ts.map(millis)
+}
+
+pub(crate) fn timestamp(ms: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_millisecond(ms)
+        .map_err(|e| StoreError::Backend(format!("stored instant {ms} is out of range: {e}")))
+}
+
+fn timestamp_opt(ms: Option<i64>) -> Result<Option<Timestamp>, StoreError> {
+    ms.map(timestamp).transpose()
+}
+
+/// A JSON value as stored (TEXT).
+pub(crate) fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Backend(format!("cannot encode JSON: {e}")))
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Backend(format!("stored {what} is not valid JSON: {e}")))
+}
+
+/// What a unique constraint protects, in the words the SQLite backend uses for [`StoreError::Duplicate`].
+/// PostgreSQL names the constraints `<table>_pkey` and `<table>_<column>_key` (see the migrations).
+fn unique_key(constraint: &str) -> Option<&'static str> {
+    Some(match constraint {
+        "users_username_key" => "username",
+        "users_pkey" => "user id",
+        "cases_number_key" => "case number",
+        "cases_pkey" => "case id",
+        "idempotency_pkey" => "idempotency key",
+        "tokens_pkey" => "token",
+        "events_id_key" => "event id",
+        _ => return None,
+    })
+}
+
+/// Whether a failure is PostgreSQL giving up one transaction to let others go on — a serialization failure
+/// (40001) or a deadlock (40P01) — so that running the same transaction again may well succeed.
+pub(crate) fn is_retryable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("40001") | Some("40P01")),
+        _ => false,
+    }
+}
+
+/// Any sqlx failure. Unique violations become [`StoreError::Duplicate`] named after the key; a closed pool is
+/// [`StoreError::Closed`]; everything else is a backend failure (never a panic).
+pub(crate) fn db_error(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::PoolClosed = e {
+        return StoreError::Closed;
+    }
+    if let sqlx::Error::Database(db) = &e
+        && db.is_unique_violation()
+        && let Some(what) = db.constraint().and_then(unique_key)
+    {
+        return StoreError::Duplicate { what: what.to_string() };
+    }
+    StoreError::Backend(e.to_string())
+}
+
+/// Reads a column, mapping a missing column or a type mismatch to a backend failure.
+fn get<'r, T>(row: &'r PgRow, column: &str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    row.try_get(column).map_err(db_error)
+}
+
+pub(crate) fn case(row: &PgRow) -> Result<CaseRow, StoreError> {
+    let doc: String = get(row, "doc")?;
+    Ok(CaseRow {
+        id: get(row, "id")?,
+        number: get(row, "number")?,
+        bundle: get(row, "bundle")?,
+        catalog_version: get(row, "catalog_version")?,
+        state: get(row, "state")?,
+        owner: get(row, "owner")?,
+        due_at: timestamp_opt(get(row, "due_at")?)?,
+        created_at: timestamp(get(row, "created_at")?)?,
+        updated_at: timestamp(get(row, "updated_at")?)?,
+        version: get(row, "version")?,
+        doc: parse_json(&doc, "case document")?,
+    })
+}
+
+pub(crate) fn task(row: &PgRow) -> Result<TaskRow, StoreError> {
+    let doc: String = get(row, "doc")?;
+    Ok(TaskRow {
+        id: get(row, "id")?,
+        case_id: get(row, "case_id")?,
+        item: get(row, "item")?,
+        department: get(row, "department")?,
+        state: get(row, "state")?,
+        due_at: timestamp_opt(get(row, "due_at")?)?,
+        updated_at: timestamp(get(row, "updated_at")?)?,
+        doc: parse_json(&doc, "task document")?,
+    })
+}
+
+pub(crate) fn material(row: &PgRow) -> Result<MaterialRow, StoreError> {
+    Ok(MaterialRow {
+        case_id: get(row, "case_id")?,
+        material: get(row, "material")?,
+        sha256: get(row, "sha256")?,
+        size: get(row, "size")?,
+        media_type: get(row, "media_type")?,
+        uploaded_at: timestamp(get(row, "uploaded_at")?)?,
+    })
+}
+
+pub(crate) fn idempotency(row: &PgRow) -> Result<IdempotencyRow, StoreError> {
+    Ok(IdempotencyRow {
+        scope: get(row, "scope")?,
+        key: get(row, "key")?,
+        body_sha256: get(row, "body_sha256")?,
+        case_id: get(row, "case_id")?,
+        created_at: timestamp(get(row, "created_at")?)?,
+    })
+}
+
+pub(crate) fn user(row: &PgRow) -> Result<UserRow, StoreError> {
+    let roles: String = get(row, "roles")?;
+    Ok(UserRow {
+        id: get(row, "id")?,
+        username: get(row, "username")?,
+        password_hash: get(row, "password_hash")?,
+        roles: parse_json(&roles, "role list")?,
+        department: get(row, "department")?,
+        created_at: timestamp(get(row, "created_at")?)?,
+    })
+}
+
+/// A token from the columns `token_hash`, `user_id`, `token_created_at`, `expires_at` (renamed so that it can be
+/// read from a join with `users`).
+pub(crate) fn token(row: &PgRow) -> Result<TokenRow, StoreError> {
+    Ok(TokenRow {
+        token_hash: get(row, "token_hash")?,
+        user_id: get(row, "user_id")?,
+        created_at: timestamp(get(row, "token_created_at")?)?,
+        expires_at: timestamp(get(row, "expires_at")?)?,
+    })
+}
+
+pub(crate) fn catalog_version(row: &PgRow) -> Result<CatalogVersionRow, StoreError> {
+    let files: String = get(row, "files")?;
+    Ok(CatalogVersionRow {
+        version: get(row, "version")?,
+        files: parse_json(&files, "catalogue file list")?,
+        loaded_at: timestamp(get(row, "loaded_at")?)?,
+    })
+}
+
+pub(crate) fn event(row: &PgRow) -> Result<EventRow, StoreError> {
+    Ok(EventRow {
+        seq: get(row, "seq")?,
+        id: get(row, "id")?,
+        case_id: get(row, "case_id")?,
+        kind: get(row, "kind")?,
+        actor: get(row, "actor")?,
+        at: timestamp(get(row, "at")?)?,
+        payload: get(row, "payload")?,
+        prev_hash: get(row, "prev_hash")?,
+        case_prev_hash: get(row, "case_prev_hash")?,
+        hash: get(row, "hash")?,
+    })
+}
