@@ -2,6 +2,7 @@
 //! directory), `plan` (compile a bundle), `calendar add|between` (the working-time clock).
 //! This crate does the IO — reading files, binding sockets, printing — and leaves every rule to the core.
 
+mod bench;
 mod catalog_dir;
 
 use std::collections::BTreeMap;
@@ -50,6 +51,15 @@ enum Command {
         /// Hall sessions of a working day.
         #[arg(long, default_value = "09:00-12:00,13:30-17:00", env = "ONETHING_HALL_HOURS")]
         hours: String,
+        /// How often the deadline worker looks for colour crossings, in seconds (0: never, e.g. for a node that
+        /// only serves requests).
+        #[arg(long, default_value_t = 10, env = "ONETHING_WORKER__INTERVAL_SECONDS")]
+        sweep_seconds: u64,
+    },
+    /// Reports.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
     },
     /// The audit log.
     Audit {
@@ -85,6 +95,8 @@ enum Command {
         #[arg(long, global = true, default_value = "09:00-12:00,13:30-17:00", env = "ONETHING_HALL_HOURS")]
         hours: String,
     },
+    /// Measure throughput and latency against the machine's limits
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -106,6 +118,32 @@ struct DatabaseArgs {
     /// PostgreSQL only: the schema that holds the tables (created if missing).
     #[arg(long, env = "ONETHING_DATABASE__SCHEMA")]
     database_schema: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// The performance assessment (绩效考核) of a period: per department, per item, per bundle.
+    Assessment {
+        /// A year (2026), a quarter (2026-Q1) or a month (2026-03).
+        #[arg(long)]
+        period: String,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Csv)]
+        format: ReportFormat,
+        #[arg(long, default_value = "data", env = "ONETHING_DATA_DIR")]
+        data_dir: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The catalogue directory.
+        #[arg(long, default_value = "catalog", env = "ONETHING_CATALOG")]
+        catalog: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Text,
+    Json,
+    Csv,
 }
 
 #[derive(Subcommand)]
@@ -146,10 +184,14 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { listen, data_dir, database, catalog, demo, max_upload_bytes, hours } => {
-            serve(ServeOptions { listen, data_dir, database, catalog, demo, max_upload_bytes, hours })
+        Command::Serve { listen, data_dir, database, catalog, demo, max_upload_bytes, hours, sweep_seconds } => {
+            serve(ServeOptions { listen, data_dir, database, catalog, demo, max_upload_bytes, hours, sweep_seconds })
+        }
+        Command::Report { command: ReportCommand::Assessment { period, format, data_dir, database, catalog } } => {
+            report_assessment(&period, format, &data_dir, &database, &catalog)
         }
         Command::Audit { command: AuditCommand::Verify { data_dir, database } } => audit_verify(&data_dir, &database),
+        Command::Bench(args) => bench::run(args),
         Command::Catalog { command: CatalogCommand::Check { dir } } => {
             let files = catalog_dir::read(&dir)?;
             match onething_core::catalog::Catalog::load(&files) {
@@ -266,6 +308,58 @@ struct ServeOptions {
     demo: bool,
     max_upload_bytes: usize,
     hours: String,
+    sweep_seconds: u64,
+}
+
+/// Prints the performance assessment of a period, read from the store.
+fn report_assessment(
+    period: &str,
+    format: ReportFormat,
+    data_dir: &std::path::Path,
+    db: &DatabaseArgs,
+    catalog: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    let period = onething_service::Period::parse(period)?;
+    let files = catalog_dir::read(catalog)?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
+    runtime.block_on(async move {
+        let store = open_store(data_dir, db, false).await?;
+        let service = onething_service::Service::start(
+            store,
+            files,
+            WorkClock::official(),
+            Arc::new(onething_service::SystemTime),
+            onething_service::FileStore::new(data_dir.join("files")),
+            Default::default(),
+        )
+        .await?;
+        let a = service.assessment(&onething_service::User::system_supervisor(), &period).await?;
+        match format {
+            ReportFormat::Csv => print!("{}", onething_service::assessment_csv(&a)),
+            ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&a)?),
+            ReportFormat::Text => {
+                println!("绩效考核 performance assessment {} ({} – {})", a.period.label, a.period.from, a.period.until);
+                println!(
+                    "{:<28}{:>8}{:>10}{:>10}{:>10}{:>9}{:>8}",
+                    "department", "handled", "on-time%", "mean h", "p90 h", "overdue", "esc."
+                );
+                for (d, f) in &a.departments {
+                    let o = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.1}"));
+                    println!(
+                        "{d:<28}{:>8}{:>10}{:>10}{:>10}{:>9}{:>8}",
+                        f.handled,
+                        o(f.on_time_rate),
+                        o(f.mean_hours),
+                        o(f.p90_hours),
+                        f.overdue,
+                        f.escalations
+                    );
+                }
+            }
+        }
+        service.close().await;
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 /// Opens the store the arguments name: PostgreSQL for `postgres://`, SQLite otherwise.
@@ -351,6 +445,23 @@ fn serve(o: ServeOptions) -> anyhow::Result<ExitCode> {
         if o.demo {
             seed_demo(&service).await?;
         }
+        // The deadline worker: claims due watches under a lease, so any number of nodes can run it.
+        if o.sweep_seconds > 0 {
+            let worker = service.clone();
+            let node = format!("{}-{}", std::process::id(), onething_service::random_password()?);
+            let every = std::time::Duration::from_secs(o.sweep_seconds);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                loop {
+                    tick.tick().await;
+                    match worker.sweep(&node).await {
+                        Ok(r) if r.claimed > 0 => tracing::info!(?r, "deadline sweep"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "deadline sweep failed"),
+                    }
+                }
+            });
+        }
         let listener = tokio::net::TcpListener::bind(o.listen).await.with_context(|| format!("binding {}", o.listen))?;
         let addr = listener.local_addr()?;
         tracing::info!(%addr, bundles = service.catalog().bundles.len(), data_dir = %o.data_dir.display(), "onething listening");
@@ -388,6 +499,10 @@ async fn seed_demo(service: &onething_service::Service) -> anyhow::Result<()> {
         None => onething_service::random_password()?,
     };
     let names = service.seed_demo_users(&password).await?;
+    let seeded = service.seed_demo_projects(&onething_service::User::system_supervisor(), 699).await?;
+    if seeded > 0 {
+        println!("demo upgrade projects: {seeded}");
+    }
     if std::env::var("ONETHING_DEMO_PASSWORD").is_ok() {
         println!("demo users: {} (password from ONETHING_DEMO_PASSWORD)", names.join(", "));
     } else {

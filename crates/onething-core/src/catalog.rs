@@ -279,6 +279,28 @@ pub struct Batch {
     pub entries: Vec<BatchEntry>,
 }
 
+/// A milestone of an upgrade-project template.
+#[derive(Debug, Clone, Serialize)]
+pub struct MilestoneDef {
+    pub code: String,
+    pub name: String,
+    pub name_en: String,
+    /// Its deadline, counted from the project's start (working time).
+    pub limit: WorkingDuration,
+    /// The department that owns it (责任部门).
+    pub department: String,
+}
+
+/// 技改项目模板: the milestones an upgrade project goes through (project approval, land, resource supply,
+/// finance, R&D …). "一企一策": a project may change its own limits.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectTemplate {
+    pub code: String,
+    pub name: String,
+    pub name_en: String,
+    pub milestones: Vec<MilestoneDef>,
+}
+
 /// A validated catalogue.
 #[derive(Debug, Clone, Serialize)]
 pub struct Catalog {
@@ -292,6 +314,7 @@ pub struct Catalog {
     pub items: BTreeMap<String, Item>,
     pub bundles: BTreeMap<String, Bundle>,
     pub batches: Vec<Batch>,
+    pub project_templates: BTreeMap<String, ProjectTemplate>,
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -317,6 +340,28 @@ struct RawFile {
     bundles: Vec<RawBundle>,
     #[serde(default, rename = "batch")]
     batches: Vec<RawBatch>,
+    #[serde(default, rename = "project_template")]
+    project_templates: Vec<RawProjectTemplate>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMilestone {
+    code: S,
+    name: String,
+    name_en: String,
+    limit: S,
+    department: S,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProjectTemplate {
+    code: S,
+    name: String,
+    name_en: String,
+    #[serde(rename = "milestone")]
+    milestones: Vec<RawMilestone>,
 }
 
 #[derive(Deserialize)]
@@ -647,6 +692,7 @@ fn build(ck: &mut Checker<'_>, raws: Vec<(usize, RawFile)>) -> Catalog {
         items: BTreeMap::new(),
         bundles: BTreeMap::new(),
         batches: Vec::new(),
+        project_templates: BTreeMap::new(),
     };
     // Where each code was defined, for duplicate reports.
     let mut defined: BTreeMap<(&'static str, String), (usize, Range<usize>)> = BTreeMap::new();
@@ -665,6 +711,7 @@ fn build(ck: &mut Checker<'_>, raws: Vec<(usize, RawFile)>) -> Catalog {
         }
     };
     let mut bundle_spans: Vec<(usize, RawBundle)> = Vec::new();
+    let mut templates: Vec<(usize, RawProjectTemplate)> = Vec::new();
     let mut item_spans: BTreeMap<String, (usize, Range<usize>)> = BTreeMap::new();
 
     for (file, raw) in raws {
@@ -734,6 +781,11 @@ fn build(ck: &mut Checker<'_>, raws: Vec<(usize, RawFile)>) -> Catalog {
                 bundle_spans.push((file, b));
             }
         }
+        for t in raw.project_templates {
+            if define(ck, "project template", file, &t.code) {
+                templates.push((file, t));
+            }
+        }
         for b in raw.batches {
             define(ck, "batch", file, &b.code);
             let entries = b
@@ -754,6 +806,45 @@ fn build(ck: &mut Checker<'_>, raws: Vec<(usize, RawFile)>) -> Catalog {
                 entries,
             });
         }
+    }
+
+    for (file, raw) in &templates {
+        let mut seen = BTreeSet::new();
+        let milestones: Vec<MilestoneDef> = raw
+            .milestones
+            .iter()
+            .map(|m| {
+                check_code(ck, *file, &m.code, "milestone");
+                if !seen.insert(m.code.get_ref().clone()) {
+                    ck.err(*file, m.code.span(), format!("milestone {:?} listed twice", m.code.get_ref()));
+                }
+                refs.push(Ref {
+                    file: *file,
+                    span: m.department.span(),
+                    kind: "department",
+                    code: m.department.get_ref().clone(),
+                });
+                MilestoneDef {
+                    code: m.code.get_ref().clone(),
+                    name: m.name.clone(),
+                    name_en: m.name_en.clone(),
+                    limit: duration(ck, *file, &m.limit),
+                    department: m.department.get_ref().clone(),
+                }
+            })
+            .collect();
+        if milestones.is_empty() {
+            ck.err(*file, raw.code.span(), "a project template needs at least one milestone");
+        }
+        catalog.project_templates.insert(
+            raw.code.get_ref().clone(),
+            ProjectTemplate {
+                code: raw.code.get_ref().clone(),
+                name: raw.name.clone(),
+                name_en: raw.name_en.clone(),
+                milestones,
+            },
+        );
     }
 
     // Bundles need every item defined first (their limits default to the item's).

@@ -23,6 +23,8 @@ pub enum Role {
     Supervisor,
     /// 管理员: keeps users and the catalogue; reads everything.
     Admin,
+    /// 部门负责人: an officer who heads the department; receives warnings and interviews (约谈).
+    Head,
 }
 
 impl Role {
@@ -33,11 +35,12 @@ impl Role {
             Role::Officer => "officer",
             Role::Supervisor => "supervisor",
             Role::Admin => "admin",
+            Role::Head => "head",
         }
     }
 
     fn parse(s: &str) -> Option<Role> {
-        [Role::Applicant, Role::Clerk, Role::Officer, Role::Supervisor, Role::Admin]
+        [Role::Applicant, Role::Clerk, Role::Officer, Role::Supervisor, Role::Admin, Role::Head]
             .into_iter()
             .find(|r| r.as_str() == s)
     }
@@ -60,6 +63,16 @@ impl User {
     /// Supervisors and administrators read every case.
     pub fn reads_all(&self) -> bool {
         self.has(Role::Supervisor) || self.has(Role::Admin) || self.has(Role::Clerk)
+    }
+
+    /// The system acting as a supervisor (reports from the command line, demo data).
+    pub fn system_supervisor() -> User {
+        User {
+            id: "system".into(),
+            username: "system".into(),
+            roles: vec![Role::Supervisor, Role::Admin],
+            department: None,
+        }
     }
 
     fn from_row(row: &UserRow) -> User {
@@ -204,6 +217,9 @@ impl Service {
             let name = format!("officer-{d}");
             self.save_user(&name, password, &[Role::Officer], Some(&d)).await?;
             names.push(name);
+            let head = format!("head-{d}");
+            self.save_user(&head, password, &[Role::Officer, Role::Head], Some(&d)).await?;
+            names.push(head);
         }
         Ok(names)
     }

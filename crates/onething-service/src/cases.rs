@@ -357,7 +357,9 @@ impl Service {
             new_row.due_at = doc.case.due_at;
             new_row.updated_at = now;
             new_row.doc = serde_json::to_value(&doc).map_err(|e| ServiceError::Internal(e.to_string()))?;
+            let watches = self.watch_writes(&doc, now).await?;
             let change = Changeset {
+                watches,
                 case: Some(CaseWrite {
                     row: new_row,
                     expected_version: Some(row.version),

@@ -4,10 +4,14 @@
 //! event; the caller gets its answer only after that changeset is committed. This crate is the only place
 //! that decides what belongs in one transaction; it knows neither SQL nor HTTP.
 
+mod assessment;
 mod auth;
 mod cases;
 pub mod files;
+mod oversight;
 mod overview;
+mod projects;
+mod supervision;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -22,13 +26,18 @@ use onething_core::plan::PlanError;
 use onething_core::source::SourceFile;
 use onething_store::{CatalogVersionRow, Changeset, Store, StoreError};
 
+pub use assessment::{Assessment, BundleFigures, Figures, Period, assessment_csv};
 pub use auth::{Role, User, random_password};
+pub use cases::ApplicantInput;
 pub use cases::{
     Actor, ApproveRequest, CaseDoc, CaseView, CreateCase, Created, ReasonInput, TaskView, TaskViewField,
     TaskViewMaterial,
 };
 pub use files::FileStore;
+pub use oversight::{EscalationInput, NoteInput, RATING_LEVELS, RatingInput, recipient_keys};
 pub use overview::{CaseQuery, CaseSummary, OpenTask, Supervision};
+pub use projects::{ImportReport, Milestone, Project, RowError};
+pub use supervision::{SupervisionConfig, SweepReport};
 
 /// Where "now" comes from: the system clock in production, a settable one in tests.
 pub trait TimeSource: Send + Sync + 'static {
@@ -53,6 +62,7 @@ pub struct ServiceConfig {
     /// How long a bearer token lives.
     pub token_ttl: jiff::SignedDuration,
     pub thresholds: Thresholds,
+    pub supervision: SupervisionConfig,
 }
 
 impl Default for ServiceConfig {
@@ -61,6 +71,7 @@ impl Default for ServiceConfig {
             max_upload_bytes: 20 * 1024 * 1024,
             token_ttl: jiff::SignedDuration::from_hours(12),
             thresholds: Thresholds::default(),
+            supervision: SupervisionConfig::default(),
         }
     }
 }

@@ -15,11 +15,16 @@
 //!   keeps it until COMMIT. The next appender, on this node or another, waits for that COMMIT; `seq` is
 //!   `head.seq + 1`, so it has no gaps, and a rolled-back transaction takes its event and its head back with it.
 //!
+//! - a watch written over an expected version is `UPDATE … WHERE subject = $ AND version = $`, as a case is;
+//!   one written without is `INSERT … ON CONFLICT (subject) DO UPDATE`, which waits for a concurrent writer of
+//!   the same watch and then bumps the version past it;
+//!
 //! The head is locked last, after the case, tasks and keys, so it is held as briefly as possible, and never
 //! while waiting for another lock: nothing after it touches a row another transaction can hold.
 
 use onething_store::{
-    CaseRow, CaseWrite, Changeset, Committed, EventRow, GENESIS, NewEvent, StoreError, event_hash, to_millis,
+    CaseRow, CaseWrite, Changeset, Committed, EventRow, GENESIS, NewEvent, RecordRow, StoreError, WatchWrite,
+    event_hash, to_millis,
 };
 use sqlx::postgres::{PgConnection, PgPool};
 use sqlx::{Postgres, Row, Transaction};
@@ -160,6 +165,12 @@ async fn apply(conn: &mut PgConnection, change: &Changeset) -> Result<Committed,
         .execute(&mut *conn)
         .await?;
     }
+    for w in &change.watches {
+        write_watch(conn, w).await?;
+    }
+    for r in &change.records {
+        write_record(conn, r).await?;
+    }
     let event = match &change.event {
         Some(e) => Some(append_event(conn, e).await?),
         None => None,
@@ -244,6 +255,75 @@ async fn write_case(conn: &mut PgConnection, write: &CaseWrite) -> Result<CaseRo
         }
     }
     Ok(row)
+}
+
+/// Writes a watch: inserted or replaced without an expected version, else updated only over that version. Every
+/// write bumps the version and clears the lease.
+async fn write_watch(conn: &mut PgConnection, write: &WatchWrite) -> Result<(), TxError> {
+    let w = &write.row;
+    let written = match write.expected_version {
+        None => {
+            sqlx::query(
+                "INSERT INTO watches (subject, case_id, department, colour, next_check_at, due_at, version, \
+                 lease_owner, lease_until) VALUES ($1, $2, $3, $4, $5, $6, 1, NULL, NULL) \
+                 ON CONFLICT (subject) DO UPDATE SET case_id = excluded.case_id, \
+                 department = excluded.department, colour = excluded.colour, \
+                 next_check_at = excluded.next_check_at, due_at = excluded.due_at, \
+                 version = watches.version + 1, lease_owner = NULL, lease_until = NULL",
+            )
+            .bind(&w.subject)
+            .bind(&w.case_id)
+            .bind(&w.department)
+            .bind(&w.colour)
+            .bind(millis_opt(w.next_check_at))
+            .bind(millis_opt(w.due_at))
+            .execute(&mut *conn)
+            .await?
+        }
+        Some(expected) => {
+            sqlx::query(
+                "UPDATE watches SET case_id = $1, department = $2, colour = $3, next_check_at = $4, due_at = $5, \
+                 version = $6, lease_owner = NULL, lease_until = NULL WHERE subject = $7 AND version = $8",
+            )
+            .bind(&w.case_id)
+            .bind(&w.department)
+            .bind(&w.colour)
+            .bind(millis_opt(w.next_check_at))
+            .bind(millis_opt(w.due_at))
+            .bind(expected + 1)
+            .bind(&w.subject)
+            .bind(expected)
+            .execute(&mut *conn)
+            .await?
+        }
+    };
+    if written.rows_affected() == 0 {
+        return Err(TxError::Check(StoreError::Conflict { case_id: w.subject.clone() }));
+    }
+    Ok(())
+}
+
+/// Upserts a supervision record by (kind, id); an existing record keeps its creation time.
+async fn write_record(conn: &mut PgConnection, r: &RecordRow) -> Result<(), TxError> {
+    sqlx::query(
+        "INSERT INTO records (kind, id, case_id, owner, department, state, created_at, updated_at, doc) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (kind, id) DO UPDATE SET case_id = excluded.case_id, owner = excluded.owner, \
+         department = excluded.department, state = excluded.state, updated_at = excluded.updated_at, \
+         doc = excluded.doc",
+    )
+    .bind(&r.kind)
+    .bind(&r.id)
+    .bind(&r.case_id)
+    .bind(&r.owner)
+    .bind(&r.department)
+    .bind(&r.state)
+    .bind(millis(r.created_at))
+    .bind(millis(r.updated_at))
+    .bind(json_text(&r.doc)?)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Appends an event after the stored head — locked for the rest of the transaction — linking it into the global

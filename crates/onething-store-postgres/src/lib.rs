@@ -20,6 +20,14 @@
 //! caller's cancellation (a dropped request), as with the SQLite writer. [`Store::close`] waits for the commits
 //! under way and refuses later ones; reads keep working until the store is dropped, as on SQLite.
 //!
+//! # Claims
+//!
+//! [`Store::claim_watches`] is one statement, `UPDATE watches SET lease… WHERE subject IN (SELECT subject …
+//! ORDER BY next_check_at LIMIT $n FOR UPDATE SKIP LOCKED) RETURNING …`: a watch another node is claiming (or
+//! writing) right now is skipped rather than waited for, and one it has just claimed fails the lease condition
+//! when PostgreSQL re-checks the row it locks, so two nodes never get the same watch. Like a commit, a claim
+//! holds a permit of the gate, so [`Store::close`] waits for it and refuses later ones.
+//!
 //! # Schemas
 //!
 //! [`PostgresOptions::schema`] puts the store in a schema of its own (created if missing): every pooled
@@ -39,16 +47,20 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use jiff::Timestamp;
 use onething_store::{
-    CaseFilter, CaseRow, CatalogVersionRow, Changeset, Committed, EventRow, IdempotencyRow, MaterialRow, Store,
-    StoreError, TaskFilter, TaskRow, TokenRow, UserRow,
+    CaseFilter, CaseRow, CatalogVersionRow, Changeset, ColourCount, Committed, EventRow, IdempotencyRow, MaterialRow,
+    RecordFilter, RecordRow, Store, StoreError, TaskFilter, TaskRow, TokenRow, UserRow, WatchRow,
 };
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, Executor, Postgres, QueryBuilder};
 use tokio::sync::Semaphore;
 
 use crate::commit::TxError;
-use crate::rows::{case_columns, db_error, event_columns, is_retryable, task_columns, user_columns};
+use crate::rows::{
+    case_columns, db_error, event_columns, is_retryable, millis, record_columns, task_columns, user_columns,
+    watch_columns,
+};
 
 /// The schema, embedded at compile time.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -239,6 +251,28 @@ fn redacted(url: &str) -> String {
 /// A list's limit: the filter's, or [`DEFAULT_LIMIT`] when it asks for none.
 fn limit(asked: i64) -> i64 {
     if asked <= 0 { DEFAULT_LIMIT } else { asked }
+}
+
+/// Adds the conditions of a record filter (after a `WHERE kind = …`).
+fn push_record_filter(q: &mut QueryBuilder<Postgres>, filter: &RecordFilter) {
+    if let Some(case_id) = &filter.case_id {
+        q.push(" AND case_id = ").push_bind(case_id.clone());
+    }
+    if let Some(owner) = &filter.owner {
+        q.push(" AND owner = ").push_bind(owner.clone());
+    }
+    if let Some(department) = &filter.department {
+        q.push(" AND department = ").push_bind(department.clone());
+    }
+    if let Some(state) = &filter.state {
+        q.push(" AND state = ").push_bind(state.clone());
+    }
+    if let Some(since) = filter.since {
+        q.push(" AND created_at >= ").push_bind(millis(since));
+    }
+    if let Some(until) = filter.until {
+        q.push(" AND created_at < ").push_bind(millis(until));
+    }
 }
 
 /// Runs a changeset, again after a deadlock or serialization failure (at most [`MAX_ATTEMPTS`] times in all).
@@ -446,6 +480,131 @@ impl Store for PostgresStore {
             .await
             .map_err(db_error)?;
         row.ok_or_else(|| StoreError::Backend("the chain_head row is missing".to_string()))
+    }
+
+    async fn claim_watches(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<WatchRow>, StoreError> {
+        // A claim is a write: refused once closed, waited for by close.
+        let _permit = self.gate.acquire().await.map_err(|_| StoreError::Closed)?;
+        let found = sqlx::query(concat!(
+            "UPDATE watches SET lease_owner = $1, lease_until = $2 WHERE subject IN (SELECT subject FROM watches \
+             WHERE next_check_at <= $3 AND (lease_until IS NULL OR lease_until < $3) \
+             ORDER BY next_check_at, subject LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING ",
+            watch_columns!()
+        ))
+        .bind(owner)
+        .bind(millis(lease_until))
+        .bind(millis(now))
+        .bind(limit.max(0))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        let mut claimed = found.iter().map(rows::watch).collect::<Result<Vec<_>, _>>()?;
+        // RETURNING comes in no promised order.
+        claimed.sort_by(|a, b| (a.next_check_at, &a.subject).cmp(&(b.next_check_at, &b.subject)));
+        Ok(claimed)
+    }
+
+    async fn watch(&self, subject: &str) -> Result<Option<WatchRow>, StoreError> {
+        sqlx::query(concat!("SELECT ", watch_columns!(), " FROM watches WHERE subject = $1"))
+            .bind(subject)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?
+            .as_ref()
+            .map(rows::watch)
+            .transpose()
+    }
+
+    async fn case_watches(&self, case_id: &str) -> Result<Vec<WatchRow>, StoreError> {
+        let found =
+            sqlx::query(concat!("SELECT ", watch_columns!(), " FROM watches WHERE case_id = $1 ORDER BY subject"))
+                .bind(case_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+        found.iter().map(rows::watch).collect()
+    }
+
+    async fn colour_counts(&self, subject_prefix: &str) -> Result<Vec<ColourCount>, StoreError> {
+        // A prefix compared as a prefix, not a LIKE pattern: `_` and `%` are plain characters.
+        let found: Vec<(Option<String>, String, i64)> = sqlx::query_as(
+            "SELECT department, colour, COUNT(*) FROM watches \
+             WHERE colour <> 'none' AND substr(subject, 1, length($1)) = $1 \
+             GROUP BY department, colour ORDER BY department ASC NULLS LAST, colour ASC",
+        )
+        .bind(subject_prefix)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(found.into_iter().map(|(department, colour, count)| ColourCount { department, colour, count }).collect())
+    }
+
+    async fn watches_by_colour(
+        &self,
+        subject_prefix: &str,
+        colour: &str,
+        department: Option<&str>,
+        limit_: i64,
+    ) -> Result<Vec<WatchRow>, StoreError> {
+        let mut q =
+            QueryBuilder::<Postgres>::new(concat!("SELECT ", watch_columns!(), " FROM watches WHERE colour = "));
+        q.push_bind(colour.to_string());
+        q.push(" AND substr(subject, 1, length(").push_bind(subject_prefix.to_string()).push(")) = ");
+        q.push_bind(subject_prefix.to_string());
+        if let Some(department) = department {
+            q.push(" AND department = ").push_bind(department.to_string());
+        }
+        q.push(" ORDER BY due_at ASC NULLS LAST, subject ASC LIMIT ").push_bind(limit(limit_));
+        let found = q.build().fetch_all(&self.pool).await.map_err(db_error)?;
+        found.iter().map(rows::watch).collect()
+    }
+
+    async fn record(&self, kind: &str, id: &str) -> Result<Option<RecordRow>, StoreError> {
+        sqlx::query(concat!("SELECT ", record_columns!(), " FROM records WHERE kind = $1 AND id = $2"))
+            .bind(kind)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?
+            .as_ref()
+            .map(rows::record)
+            .transpose()
+    }
+
+    async fn records(&self, filter: &RecordFilter) -> Result<Vec<RecordRow>, StoreError> {
+        let mut q = QueryBuilder::<Postgres>::new(concat!("SELECT ", record_columns!(), " FROM records WHERE kind = "));
+        q.push_bind(filter.kind.clone());
+        push_record_filter(&mut q, filter);
+        q.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit(filter.limit));
+        let found = q.build().fetch_all(&self.pool).await.map_err(db_error)?;
+        found.iter().map(rows::record).collect()
+    }
+
+    async fn count_records(&self, filter: &RecordFilter) -> Result<i64, StoreError> {
+        let mut q = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM records WHERE kind = ");
+        q.push_bind(filter.kind.clone());
+        push_record_filter(&mut q, filter);
+        q.build_query_scalar().fetch_one(&self.pool).await.map_err(db_error)
+    }
+
+    async fn tasks_updated_between(&self, since: Timestamp, until: Timestamp) -> Result<Vec<TaskRow>, StoreError> {
+        let found = sqlx::query(concat!(
+            "SELECT ",
+            task_columns!(),
+            " FROM tasks WHERE updated_at >= $1 AND updated_at < $2 ORDER BY updated_at, id"
+        ))
+        .bind(millis(since))
+        .bind(millis(until))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        found.iter().map(rows::task).collect()
     }
 
     async fn close(&self) {

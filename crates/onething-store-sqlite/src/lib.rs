@@ -18,6 +18,10 @@
 //! A changeset once queued is applied even if its caller stops waiting (a dropped request): the outcome is
 //! decided by the writer, never by the caller's cancellation.
 //!
+//! A claim of due watches ([`Store::claim_watches`]) writes leases, so it goes through the writer too: it is a
+//! job of a batch like a changeset, atomic because the batch's transaction holds SQLite's write lock, and its
+//! watches are returned only once their leases are durable.
+//!
 //! The writer also keeps the head of the hash-chained event log in memory (read from the database at start),
 //! and advances it only when a job's savepoint is released and its batch committed, so `seq` has no gaps.
 //!
@@ -39,17 +43,20 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use jiff::Timestamp;
 use onething_store::{
-    CaseFilter, CaseRow, CatalogVersionRow, Changeset, Committed, EventRow, IdempotencyRow, MaterialRow, Store,
-    StoreError, TaskFilter, TaskRow, TokenRow, UserRow,
+    CaseFilter, CaseRow, CatalogVersionRow, Changeset, ColourCount, Committed, EventRow, IdempotencyRow, MaterialRow,
+    RecordFilter, RecordRow, Store, StoreError, TaskFilter, TaskRow, TokenRow, UserRow, WatchRow,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, QueryBuilder, Sqlite};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::rows::{case_columns, db_error, event_columns, task_columns, user_columns};
-use crate::writer::{Message, Writer};
+use crate::rows::{
+    case_columns, db_error, event_columns, millis, record_columns, task_columns, user_columns, watch_columns,
+};
+use crate::writer::{Claim, Message, Writer};
 
 /// The schema, embedded at compile time.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -170,6 +177,28 @@ fn writer_gone() -> StoreError {
 /// A list's limit: the filter's, or [`DEFAULT_LIMIT`] when it asks for none.
 fn limit(asked: i64) -> i64 {
     if asked <= 0 { DEFAULT_LIMIT } else { asked }
+}
+
+/// Adds the conditions of a record filter (after a `WHERE kind = …`).
+fn push_record_filter(q: &mut QueryBuilder<Sqlite>, filter: &RecordFilter) {
+    if let Some(case_id) = &filter.case_id {
+        q.push(" AND case_id = ").push_bind(case_id.clone());
+    }
+    if let Some(owner) = &filter.owner {
+        q.push(" AND owner = ").push_bind(owner.clone());
+    }
+    if let Some(department) = &filter.department {
+        q.push(" AND department = ").push_bind(department.clone());
+    }
+    if let Some(state) = &filter.state {
+        q.push(" AND state = ").push_bind(state.clone());
+    }
+    if let Some(since) = filter.since {
+        q.push(" AND created_at >= ").push_bind(millis(since));
+    }
+    if let Some(until) = filter.until {
+        q.push(" AND created_at < ").push_bind(millis(until));
+    }
 }
 
 #[async_trait::async_trait]
@@ -346,6 +375,117 @@ impl Store for SqliteStore {
             .await
             .map_err(db_error)?;
         row.ok_or_else(|| StoreError::Backend("the chain_head row is missing".to_string()))
+    }
+
+    async fn claim_watches(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<WatchRow>, StoreError> {
+        let claim =
+            Claim { owner: owner.to_string(), now: millis(now), lease_until: millis(lease_until), limit: limit.max(0) };
+        let (reply, answer) = oneshot::channel();
+        self.send(Message::Claim(claim, reply)).await?;
+        answer.await.map_err(|_| writer_gone())?
+    }
+
+    async fn watch(&self, subject: &str) -> Result<Option<WatchRow>, StoreError> {
+        sqlx::query(concat!("SELECT ", watch_columns!(), " FROM watches WHERE subject = ?"))
+            .bind(subject)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_error)?
+            .as_ref()
+            .map(rows::watch)
+            .transpose()
+    }
+
+    async fn case_watches(&self, case_id: &str) -> Result<Vec<WatchRow>, StoreError> {
+        let found =
+            sqlx::query(concat!("SELECT ", watch_columns!(), " FROM watches WHERE case_id = ? ORDER BY subject"))
+                .bind(case_id)
+                .fetch_all(&self.read)
+                .await
+                .map_err(db_error)?;
+        found.iter().map(rows::watch).collect()
+    }
+
+    async fn colour_counts(&self, subject_prefix: &str) -> Result<Vec<ColourCount>, StoreError> {
+        // A prefix compared as a prefix, not a LIKE pattern: `_` and `%` are plain characters, case matters.
+        let found: Vec<(Option<String>, String, i64)> = sqlx::query_as(
+            "SELECT department, colour, COUNT(*) FROM watches \
+             WHERE colour <> 'none' AND substr(subject, 1, length(?)) = ? \
+             GROUP BY department, colour ORDER BY department ASC NULLS LAST, colour ASC",
+        )
+        .bind(subject_prefix)
+        .bind(subject_prefix)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_error)?;
+        Ok(found.into_iter().map(|(department, colour, count)| ColourCount { department, colour, count }).collect())
+    }
+
+    async fn watches_by_colour(
+        &self,
+        subject_prefix: &str,
+        colour: &str,
+        department: Option<&str>,
+        limit_: i64,
+    ) -> Result<Vec<WatchRow>, StoreError> {
+        let mut q = QueryBuilder::<Sqlite>::new(concat!("SELECT ", watch_columns!(), " FROM watches WHERE colour = "));
+        q.push_bind(colour.to_string());
+        q.push(" AND substr(subject, 1, length(").push_bind(subject_prefix.to_string()).push(")) = ");
+        q.push_bind(subject_prefix.to_string());
+        if let Some(department) = department {
+            q.push(" AND department = ").push_bind(department.to_string());
+        }
+        q.push(" ORDER BY due_at ASC NULLS LAST, subject ASC LIMIT ").push_bind(limit(limit_));
+        let found = q.build().fetch_all(&self.read).await.map_err(db_error)?;
+        found.iter().map(rows::watch).collect()
+    }
+
+    async fn record(&self, kind: &str, id: &str) -> Result<Option<RecordRow>, StoreError> {
+        sqlx::query(concat!("SELECT ", record_columns!(), " FROM records WHERE kind = ? AND id = ?"))
+            .bind(kind)
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_error)?
+            .as_ref()
+            .map(rows::record)
+            .transpose()
+    }
+
+    async fn records(&self, filter: &RecordFilter) -> Result<Vec<RecordRow>, StoreError> {
+        let mut q = QueryBuilder::<Sqlite>::new(concat!("SELECT ", record_columns!(), " FROM records WHERE kind = "));
+        q.push_bind(filter.kind.clone());
+        push_record_filter(&mut q, filter);
+        q.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit(filter.limit));
+        let found = q.build().fetch_all(&self.read).await.map_err(db_error)?;
+        found.iter().map(rows::record).collect()
+    }
+
+    async fn count_records(&self, filter: &RecordFilter) -> Result<i64, StoreError> {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM records WHERE kind = ");
+        q.push_bind(filter.kind.clone());
+        push_record_filter(&mut q, filter);
+        q.build_query_scalar().fetch_one(&self.read).await.map_err(db_error)
+    }
+
+    async fn tasks_updated_between(&self, since: Timestamp, until: Timestamp) -> Result<Vec<TaskRow>, StoreError> {
+        let found = sqlx::query(concat!(
+            "SELECT ",
+            task_columns!(),
+            " FROM tasks WHERE updated_at >= ? AND updated_at < ? ORDER BY updated_at, id"
+        ))
+        .bind(millis(since))
+        .bind(millis(until))
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_error)?;
+        found.iter().map(rows::task).collect()
     }
 
     async fn close(&self) {

@@ -3,7 +3,8 @@
 
 use jiff::Timestamp;
 use onething_store::{
-    CaseRow, CatalogVersionRow, EventRow, IdempotencyRow, MaterialRow, StoreError, TaskRow, TokenRow, UserRow,
+    CaseRow, CatalogVersionRow, EventRow, IdempotencyRow, MaterialRow, RecordRow, StoreError, TaskRow, TokenRow,
+    UserRow, WatchRow,
 };
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -32,7 +33,19 @@ macro_rules! user_columns {
         "id, username, password_hash, roles, department, created_at"
     };
 }
-pub(crate) use {case_columns, event_columns, task_columns, user_columns};
+/// The columns of `watches`.
+macro_rules! watch_columns {
+    () => {
+        "subject, case_id, department, colour, next_check_at, due_at, version, lease_owner, lease_until"
+    };
+}
+/// The columns of `records`.
+macro_rules! record_columns {
+    () => {
+        "kind, id, case_id, owner, department, state, created_at, updated_at, doc"
+    };
+}
+pub(crate) use {case_columns, event_columns, record_columns, task_columns, user_columns, watch_columns};
 
 /// An instant as stored: unix milliseconds. Sub-millisecond precision is dropped, as [`onething_store::to_millis`]
 /// does, so an instant read back equals `to_millis` of the one written.
@@ -197,5 +210,34 @@ pub(crate) fn event(row: &SqliteRow) -> Result<EventRow, StoreError> {
         prev_hash: get(row, "prev_hash")?,
         case_prev_hash: get(row, "case_prev_hash")?,
         hash: get(row, "hash")?,
+    })
+}
+
+pub(crate) fn watch(row: &SqliteRow) -> Result<WatchRow, StoreError> {
+    Ok(WatchRow {
+        subject: get(row, "subject")?,
+        case_id: get(row, "case_id")?,
+        department: get(row, "department")?,
+        colour: get(row, "colour")?,
+        next_check_at: timestamp_opt(get(row, "next_check_at")?)?,
+        due_at: timestamp_opt(get(row, "due_at")?)?,
+        version: get(row, "version")?,
+        lease_owner: get(row, "lease_owner")?,
+        lease_until: timestamp_opt(get(row, "lease_until")?)?,
+    })
+}
+
+pub(crate) fn record(row: &SqliteRow) -> Result<RecordRow, StoreError> {
+    let doc: String = get(row, "doc")?;
+    Ok(RecordRow {
+        kind: get(row, "kind")?,
+        id: get(row, "id")?,
+        case_id: get(row, "case_id")?,
+        owner: get(row, "owner")?,
+        department: get(row, "department")?,
+        state: get(row, "state")?,
+        created_at: timestamp(get(row, "created_at")?)?,
+        updated_at: timestamp(get(row, "updated_at")?)?,
+        doc: parse_json(&doc, "record document")?,
     })
 }

@@ -5,28 +5,48 @@
 //! version, duplicate key) is rolled back alone and the others go on. Replies to successful jobs are sent only
 //! after `COMMIT` returned: nothing is acknowledged that is not durable.
 //!
+//! A job is a changeset or a claim of due watches (a claim writes leases, so it is a write like any other: it
+//! runs in the batch, in queue order, and its claimed rows are only returned once the leases are durable). Jobs
+//! run one after another on the one connection, inside a transaction that holds SQLite's write lock, so a claim
+//! is atomic against every other writer, in this process or another.
+//!
 //! The head of the global event chain lives in writer memory. A job works on a tentative head that becomes the
 //! batch's head only when the job's savepoint is released, and the batch's head becomes the writer's only when
 //! the batch is committed, so a rolled-back job or batch never leaves a hole in `seq` or a wrong head.
 
 use onething_store::{
-    CaseRow, CaseWrite, Changeset, Committed, EventRow, GENESIS, NewEvent, StoreError, event_hash, to_millis,
+    CaseRow, CaseWrite, Changeset, Committed, EventRow, GENESIS, NewEvent, RecordRow, StoreError, WatchRow, WatchWrite,
+    event_hash, to_millis,
 };
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::Pragmas;
-use crate::rows::{db_error, json_text, millis, millis_opt, timestamp};
+use crate::rows::{self, db_error, json_text, millis, millis_opt, timestamp, watch_columns};
 
 /// The reply to one commit.
 pub(crate) type Reply = oneshot::Sender<Result<Committed, StoreError>>;
+
+/// The reply to one claim.
+pub(crate) type ClaimReply = oneshot::Sender<Result<Vec<WatchRow>, StoreError>>;
+
+/// A claim of due watches (see [`onething_store::Store::claim_watches`]); instants in unix milliseconds.
+pub(crate) struct Claim {
+    pub(crate) owner: String,
+    pub(crate) now: i64,
+    pub(crate) lease_until: i64,
+    /// At least 0 (0 claims nothing).
+    pub(crate) limit: i64,
+}
 
 /// What the store asks of the writer.
 pub(crate) enum Message {
     /// Apply a changeset and answer when it is durable (or failed). Boxed: the queue holds pointers, not
     /// changesets.
     Commit(Box<Changeset>, Reply),
+    /// Claim due watches and answer with them when their leases are durable (or the claim failed).
+    Claim(Claim, ClaimReply),
     /// Report the settings of the write connection.
     Pragmas(oneshot::Sender<Result<Pragmas, StoreError>>),
 }
@@ -34,10 +54,66 @@ pub(crate) enum Message {
 /// The (seq, hash) of the newest event of the global chain.
 type Head = (i64, String);
 
+/// A job of a batch (a changeset stays boxed, as it came).
+enum Job {
+    Commit(Box<Changeset>, Reply),
+    Claim(Claim, ClaimReply),
+}
+
+/// Where the answer to a job goes.
+enum Answer {
+    Commit(Reply),
+    Claim(ClaimReply),
+}
+
+impl Answer {
+    fn fail(self, e: StoreError) {
+        // A caller that stopped waiting has no one to tell.
+        match self {
+            Answer::Commit(reply) => {
+                let _ = reply.send(Err(e));
+            }
+            Answer::Claim(reply) => {
+                let _ = reply.send(Err(e));
+            }
+        }
+    }
+}
+
+impl Job {
+    fn fail(self, e: StoreError) {
+        match self {
+            Job::Commit(_, reply) => Answer::Commit(reply).fail(e),
+            Job::Claim(_, reply) => Answer::Claim(reply).fail(e),
+        }
+    }
+}
+
 /// A job of the current batch that succeeded so far: its reply waits for the batch's COMMIT.
-struct Pending {
-    reply: Reply,
-    committed: Committed,
+enum Pending {
+    Commit(Reply, Box<Committed>),
+    Claim(ClaimReply, Vec<WatchRow>),
+}
+
+impl Pending {
+    fn succeed(self) {
+        match self {
+            Pending::Commit(reply, committed) => {
+                let _ = reply.send(Ok(*committed));
+            }
+            Pending::Claim(reply, claimed) => {
+                // A claimant that stopped waiting leaves its watches leased until the lease runs out.
+                let _ = reply.send(Ok(claimed));
+            }
+        }
+    }
+
+    fn fail(self, e: StoreError) {
+        match self {
+            Pending::Commit(reply, _) => Answer::Commit(reply).fail(e),
+            Pending::Claim(reply, _) => Answer::Claim(reply).fail(e),
+        }
+    }
 }
 
 pub(crate) struct Writer {
@@ -65,7 +141,8 @@ impl Writer {
             let mut next = Some(first);
             while let Some(message) = next.take() {
                 match message {
-                    Message::Commit(change, reply) => jobs.push((*change, reply)),
+                    Message::Commit(change, reply) => jobs.push(Job::Commit(change, reply)),
+                    Message::Claim(claim, reply) => jobs.push(Job::Claim(claim, reply)),
                     Message::Pragmas(reply) => others.push(reply),
                 }
                 if jobs.len() < self.max_batch {
@@ -85,40 +162,50 @@ impl Writer {
     }
 
     /// Applies one batch in one transaction and answers every job.
-    async fn batch(&mut self, jobs: Vec<(Changeset, Reply)>) {
+    async fn batch(&mut self, jobs: Vec<Job>) {
         let size = jobs.len();
         if let Err(e) = exec(&mut self.conn, "BEGIN IMMEDIATE").await {
             tracing::error!(error = %e, "cannot begin a write transaction");
-            for (_, reply) in jobs {
-                let _ = reply.send(Err(StoreError::Backend(format!("cannot begin a write transaction: {e}"))));
+            for job in jobs {
+                job.fail(StoreError::Backend(format!("cannot begin a write transaction: {e}")));
             }
             return;
         }
         let mut head = self.head.clone();
         let mut pending: Vec<Pending> = Vec::with_capacity(size);
         let mut jobs = jobs.into_iter();
-        while let Some((change, reply)) = jobs.next() {
-            match self.job(&head, &change).await {
-                Ok((committed, new_head)) => {
-                    head = new_head;
-                    pending.push(Pending { reply, committed });
-                }
-                Err(JobError::Failed(e)) => {
+        while let Some(job) = jobs.next() {
+            let outcome = match job {
+                Job::Commit(change, reply) => match self.commit_job(&head, &change).await {
+                    Ok((committed, new_head)) => {
+                        head = new_head;
+                        Ok(Pending::Commit(reply, Box::new(committed)))
+                    }
+                    Err(e) => Err((e, Answer::Commit(reply))),
+                },
+                Job::Claim(claim, reply) => match self.claim_job(&claim).await {
+                    Ok(claimed) => Ok(Pending::Claim(reply, claimed)),
+                    Err(e) => Err((e, Answer::Claim(reply))),
+                },
+            };
+            match outcome {
+                Ok(done) => pending.push(done),
+                Err((JobError::Failed(e), answer)) => {
                     // This job alone failed and was rolled back to its savepoint: the batch goes on.
-                    let _ = reply.send(Err(e));
+                    answer.fail(e);
                 }
-                Err(JobError::Poisoned(e)) => {
+                Err((JobError::Poisoned(e), answer)) => {
                     // The transaction is in an unknown state (SQLite may have rolled it back itself): give up
                     // the whole batch, including the jobs that looked fine so far.
                     tracing::error!(error = %e, "a write batch failed; rolling it back");
                     self.abort().await;
                     let message = format!("the write batch failed: {e}");
-                    let _ = reply.send(Err(StoreError::Backend(message.clone())));
+                    answer.fail(StoreError::Backend(message.clone()));
                     for p in pending {
-                        let _ = p.reply.send(Err(StoreError::Backend(message.clone())));
+                        p.fail(StoreError::Backend(message.clone()));
                     }
-                    for (_, reply) in jobs {
-                        let _ = reply.send(Err(StoreError::Backend(message.clone())));
+                    for job in jobs {
+                        job.fail(StoreError::Backend(message.clone()));
                     }
                     return;
                 }
@@ -129,15 +216,15 @@ impl Writer {
             self.abort().await;
             let message = format!("the write batch failed to commit: {e}");
             for p in pending {
-                let _ = p.reply.send(Err(StoreError::Backend(message.clone())));
+                p.fail(StoreError::Backend(message.clone()));
             }
             return;
         }
         // Durable now: only from here on is anything acknowledged.
         self.head = head;
-        tracing::debug!(jobs = size, committed = pending.len(), "write batch committed");
+        tracing::debug!(jobs = size, succeeded = pending.len(), "write batch committed");
         for p in pending {
-            let _ = p.reply.send(Ok(p.committed));
+            p.succeed();
         }
     }
 
@@ -151,10 +238,28 @@ impl Writer {
         }
     }
 
-    /// Applies one changeset inside its own savepoint, releasing it on success and rolling it back on failure.
-    async fn job(&mut self, head: &Head, change: &Changeset) -> Result<(Committed, Head), JobError> {
-        exec(&mut self.conn, "SAVEPOINT job").await.map_err(|e| JobError::Poisoned(db_error(e)))?;
-        match apply(&mut self.conn, head, change).await {
+    /// Applies one changeset inside its own savepoint.
+    async fn commit_job(&mut self, head: &Head, change: &Changeset) -> Result<(Committed, Head), JobError> {
+        self.open_job().await?;
+        let done = apply(&mut self.conn, head, change).await;
+        self.close_job(done).await
+    }
+
+    /// Claims due watches inside a savepoint of its own.
+    async fn claim_job(&mut self, claim: &Claim) -> Result<Vec<WatchRow>, JobError> {
+        self.open_job().await?;
+        let claimed = claim_watches(&mut self.conn, claim).await;
+        self.close_job(claimed).await
+    }
+
+    /// Sets the savepoint of a job.
+    async fn open_job(&mut self) -> Result<(), JobError> {
+        exec(&mut self.conn, "SAVEPOINT job").await.map_err(|e| JobError::Poisoned(db_error(e)))
+    }
+
+    /// Releases the savepoint of a job that succeeded; rolls back to it (then releases it) when the job failed.
+    async fn close_job<T>(&mut self, outcome: Result<T, StoreError>) -> Result<T, JobError> {
+        match outcome {
             Ok(done) => {
                 exec(&mut self.conn, "RELEASE job").await.map_err(|e| JobError::Poisoned(db_error(e)))?;
                 Ok(done)
@@ -307,6 +412,12 @@ async fn apply(conn: &mut SqliteConnection, head: &Head, change: &Changeset) -> 
         .await
         .map_err(db_error)?;
     }
+    for w in &change.watches {
+        write_watch(conn, w).await?;
+    }
+    for r in &change.records {
+        write_record(conn, r).await?;
+    }
     let (event, head) = match &change.event {
         Some(e) => {
             let row = append_event(conn, head, e).await?;
@@ -393,6 +504,96 @@ async fn write_case(conn: &mut SqliteConnection, write: &CaseWrite) -> Result<Ca
         }
     }
     Ok(row)
+}
+
+/// Writes a watch: inserted or replaced without an expected version, else updated only over that version. Every
+/// write bumps the version and clears the lease.
+async fn write_watch(conn: &mut SqliteConnection, write: &WatchWrite) -> Result<(), StoreError> {
+    let w = &write.row;
+    let written = match write.expected_version {
+        None => sqlx::query(
+            "INSERT INTO watches (subject, case_id, department, colour, next_check_at, due_at, version, \
+             lease_owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, 1, NULL, NULL) \
+             ON CONFLICT (subject) DO UPDATE SET case_id = excluded.case_id, department = excluded.department, \
+             colour = excluded.colour, next_check_at = excluded.next_check_at, due_at = excluded.due_at, \
+             version = watches.version + 1, lease_owner = NULL, lease_until = NULL",
+        )
+        .bind(&w.subject)
+        .bind(&w.case_id)
+        .bind(&w.department)
+        .bind(&w.colour)
+        .bind(millis_opt(w.next_check_at))
+        .bind(millis_opt(w.due_at))
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?,
+        Some(expected) => sqlx::query(
+            "UPDATE watches SET case_id = ?, department = ?, colour = ?, next_check_at = ?, due_at = ?, \
+             version = ?, lease_owner = NULL, lease_until = NULL WHERE subject = ? AND version = ?",
+        )
+        .bind(&w.case_id)
+        .bind(&w.department)
+        .bind(&w.colour)
+        .bind(millis_opt(w.next_check_at))
+        .bind(millis_opt(w.due_at))
+        .bind(expected + 1)
+        .bind(&w.subject)
+        .bind(expected)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?,
+    };
+    if written.rows_affected() == 0 {
+        return Err(StoreError::Conflict { case_id: w.subject.clone() });
+    }
+    Ok(())
+}
+
+/// Upserts a supervision record by (kind, id); an existing record keeps its creation time.
+async fn write_record(conn: &mut SqliteConnection, r: &RecordRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO records (kind, id, case_id, owner, department, state, created_at, updated_at, doc) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (kind, id) DO UPDATE SET case_id = excluded.case_id, owner = excluded.owner, \
+         department = excluded.department, state = excluded.state, updated_at = excluded.updated_at, \
+         doc = excluded.doc",
+    )
+    .bind(&r.kind)
+    .bind(&r.id)
+    .bind(&r.case_id)
+    .bind(&r.owner)
+    .bind(&r.department)
+    .bind(&r.state)
+    .bind(millis(r.created_at))
+    .bind(millis(r.updated_at))
+    .bind(json_text(&r.doc)?)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// Leases up to `limit` due watches whose lease is free or ran out, earliest next check first, and returns them
+/// in that order. Runs inside the writer's transaction, which holds the database's write lock: atomic.
+async fn claim_watches(conn: &mut SqliteConnection, claim: &Claim) -> Result<Vec<WatchRow>, StoreError> {
+    let found = sqlx::query(concat!(
+        "UPDATE watches SET lease_owner = ?, lease_until = ? WHERE subject IN (SELECT subject FROM watches \
+         WHERE next_check_at <= ? AND (lease_until IS NULL OR lease_until < ?) \
+         ORDER BY next_check_at, subject LIMIT ?) RETURNING ",
+        watch_columns!()
+    ))
+    .bind(&claim.owner)
+    .bind(claim.lease_until)
+    .bind(claim.now)
+    .bind(claim.now)
+    .bind(claim.limit)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    let mut claimed = found.iter().map(rows::watch).collect::<Result<Vec<_>, _>>()?;
+    // RETURNING comes in no promised order.
+    claimed.sort_by(|a, b| (a.next_check_at, &a.subject).cmp(&(b.next_check_at, &b.subject)));
+    Ok(claimed)
 }
 
 /// Appends an event after `head`, linking it into the global chain and its case's chain, and moves the stored

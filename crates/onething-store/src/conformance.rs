@@ -14,9 +14,10 @@
 //! ```
 //!
 //! The test crate needs `tokio` (with `macros` and `rt-multi-thread`) among its dev-dependencies. [`ALL`] lists
-//! the same cases by name for a runner of its own.
+//! the same cases by name for a runner of its own. [`claims_from_stores_are_disjoint`] is for a backend that can
+//! open several stores (nodes) on one database: it checks that their concurrent claims never overlap.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Display;
 use std::future::Future;
 use std::pin::Pin;
@@ -25,9 +26,9 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use crate::{
-    CaseFilter, CaseRow, CaseWrite, CatalogVersionRow, Changeset, Committed, EventRow, GENESIS, IdempotencyRow,
-    MaterialRow, NewEvent, Store, StoreError, TaskFilter, TaskRow, TokenRow, UserRow, event_hash, to_millis,
-    verify_chain,
+    CaseFilter, CaseRow, CaseWrite, CatalogVersionRow, Changeset, ColourCount, Committed, EventRow, GENESIS,
+    IdempotencyRow, MaterialRow, NewEvent, RecordFilter, RecordRow, Store, StoreError, TaskFilter, TaskRow, TokenRow,
+    UserRow, WatchRow, WatchWrite, event_hash, to_millis, verify_chain,
 };
 
 /// One case of the suite, as a plain function pointer.
@@ -70,6 +71,17 @@ macro_rules! conformance_tests {
             concurrent_commits_all_succeed,
             concurrent_failures_are_isolated,
             closed_store_refuses_commits,
+            watch_insert_replace_and_versioned_update,
+            watch_conflict_fails_the_whole_changeset,
+            watch_writes_clear_the_lease,
+            claims_take_due_watches_earliest_first,
+            concurrent_claims_are_disjoint,
+            case_watches_by_subject,
+            colour_counts_by_department_and_colour,
+            watches_by_colour_most_overdue_first,
+            records_upsert_keeping_their_creation,
+            record_filters_and_counts,
+            tasks_updated_in_a_period,
         );
     };
     (@cases [$mode:ident] $make:expr) => {
@@ -239,6 +251,77 @@ fn idempotency(scope: &str, key: &str, case_id: &str) -> IdempotencyRow {
     }
 }
 
+/// A watch as a use case would write it (no version, no lease).
+fn watch(
+    subject: &str,
+    case_id: Option<&str>,
+    department: Option<&str>,
+    colour: &str,
+    next_check: Option<i64>,
+    due: Option<i64>,
+) -> WatchRow {
+    WatchRow {
+        subject: subject.to_string(),
+        case_id: case_id.map(str::to_string),
+        department: department.map(str::to_string),
+        colour: colour.to_string(),
+        next_check_at: next_check.map(at),
+        due_at: due.map(at),
+        version: 0,
+        lease_owner: None,
+        lease_until: None,
+    }
+}
+
+/// Insert or replace, whatever is stored.
+fn put(row: WatchRow) -> WatchWrite {
+    WatchWrite { row, expected_version: None }
+}
+
+/// Update over version `expected`.
+fn put_over(row: WatchRow, expected: i64) -> WatchWrite {
+    WatchWrite { row, expected_version: Some(expected) }
+}
+
+/// `row` as the store keeps it after a write: at `version`, without a lease.
+fn stored_watch(row: &WatchRow, version: i64) -> WatchRow {
+    WatchRow { version, lease_owner: None, lease_until: None, ..row.clone() }
+}
+
+fn record(
+    kind: &str,
+    id: &str,
+    case_id: Option<&str>,
+    owner: Option<&str>,
+    department: Option<&str>,
+    state: &str,
+    created: i64,
+) -> RecordRow {
+    RecordRow {
+        kind: kind.to_string(),
+        id: id.to_string(),
+        case_id: case_id.map(str::to_string),
+        owner: owner.map(str::to_string),
+        department: department.map(str::to_string),
+        state: state.to_string(),
+        created_at: at(created),
+        updated_at: at(created),
+        doc: serde_json::json!({ "text": "请于三日内说明情况", "level": 1 }),
+    }
+}
+
+async fn write_watches(store: &Arc<dyn Store>, watches: Vec<WatchWrite>) {
+    commit(store, Changeset { watches, ..Changeset::default() }).await;
+}
+
+fn subjects(watches: &[WatchRow]) -> Vec<&str> {
+    watches.iter().map(|w| w.subject.as_str()).collect()
+}
+
+fn record_ids(records: &[RecordRow]) -> Vec<&str> {
+    records.iter().map(|r| r.id.as_str()).collect()
+}
+
 async fn commit(store: &Arc<dyn Store>, change: Changeset) -> Committed {
     store.commit(change).await.must("commit")
 }
@@ -275,6 +358,16 @@ pub async fn empty_store(store: Arc<dyn Store>) {
     assert!(store.tasks(&TaskFilter::default()).await.must("tasks").is_empty());
     assert!(store.events_after(0, 10).await.must("events").is_empty());
     assert!(store.case_events("nope").await.must("case events").is_empty());
+    assert!(store.watch("task:nope").await.must("watch").is_none());
+    assert!(store.case_watches("nope").await.must("case watches").is_empty());
+    assert!(store.claim_watches("node-a", at(0), at(60), 10).await.must("claim").is_empty());
+    assert!(store.colour_counts("").await.must("colour counts").is_empty());
+    assert!(store.watches_by_colour("", "red", None, 10).await.must("watches by colour").is_empty());
+    assert!(store.record("notice", "nope").await.must("record").is_none());
+    let notices = RecordFilter { kind: "notice".to_string(), ..RecordFilter::default() };
+    assert!(store.records(&notices).await.must("records").is_empty());
+    assert_eq!(store.count_records(&notices).await.must("count records"), 0);
+    assert!(store.tasks_updated_between(at(0), at(86_400)).await.must("tasks of a period").is_empty());
     assert_chain_ok(&store, 0).await;
 }
 
@@ -354,7 +447,7 @@ pub async fn case_update_checks_version(store: Arc<dyn Store>) {
 }
 
 /// A changeset that fails its version check leaves no trace: no task, material, idempotency key, user, token,
-/// catalogue version or event.
+/// catalogue version, watch, record or event.
 pub async fn failed_changeset_persists_nothing(store: Arc<dyn Store>) {
     let v1 = filed(&store, case_row("case-1", "b", "draft", None, 0), "F").await;
     let head = store.chain_head().await.must("head");
@@ -370,6 +463,8 @@ pub async fn failed_changeset_persists_nothing(store: Arc<dyn Store>) {
         expires_at: at(3600),
     }];
     change.catalog_version = Some(CatalogVersionRow { version: "cv-9".to_string(), files: vec![], loaded_at: at(0) });
+    change.watches = vec![put(watch("case:case-1", Some("case-1"), None, "green", Some(10), Some(20)))];
+    change.records = vec![record("escalation", "esc-1", Some("case-1"), None, Some("market"), "open", 0)];
     assert!(matches!(store.commit(change).await, Err(StoreError::Conflict { .. })));
 
     assert_eq!(store.case("case-1").await.must("read").as_ref(), Some(&v1));
@@ -379,6 +474,8 @@ pub async fn failed_changeset_persists_nothing(store: Arc<dyn Store>) {
     assert!(store.user_by_name("zhang.san").await.must("user").is_none());
     assert!(store.token("tok-1").await.must("token").is_none());
     assert!(store.catalog_version("cv-9").await.must("catalogue").is_none());
+    assert!(store.watch("case:case-1").await.must("watch").is_none());
+    assert!(store.record("escalation", "esc-1").await.must("record").is_none());
     assert_eq!(store.chain_head().await.must("head"), head);
     assert!(store.events_after(1, 10).await.must("events").is_empty());
     assert_chain_ok(&store, 1).await;
@@ -751,13 +848,445 @@ pub async fn concurrent_failures_are_isolated(store: Arc<dyn Store>) {
     assert_chain_ok(&store, events).await;
 }
 
-/// After `close`, commits are refused with [`StoreError::Closed`]; what was committed before stays.
+/// After `close`, commits and claims are refused with [`StoreError::Closed`]; what was committed before stays.
 pub async fn closed_store_refuses_commits(store: Arc<dyn Store>) {
     let kept = filed(&store, case_row("case-1", "b", "draft", None, 0), "Z").await;
     store.close().await;
     let refused = store.commit(file_case(case_row("case-2", "b", "draft", None, 1), "Z")).await;
     assert!(matches!(refused, Err(StoreError::Closed)), "got {refused:?}");
+    // A claim writes leases: it is refused too.
+    let claim = store.claim_watches("node-a", at(0), at(60), 10).await;
+    assert!(matches!(claim, Err(StoreError::Closed)), "got {claim:?}");
     // Closing twice is harmless.
     store.close().await;
     assert_eq!(kept.number, "Z000001");
+}
+
+/// A watch written without an expected version is inserted at version 1, then replaced with the version bumped;
+/// with one, it is written only over that version (`version + 1`), else it is a conflict named after the subject.
+/// The version and the lease of the written row are the store's, never the writer's.
+pub async fn watch_insert_replace_and_versioned_update(store: Arc<dyn Store>) {
+    let mut first = watch("task:t1", Some("case-1"), Some("market"), "green", Some(100), Some(400));
+    first.version = 42;
+    first.lease_owner = Some("node-x".to_string());
+    first.lease_until = Some(at(999));
+    write_watches(&store, vec![put(first.clone())]).await;
+    let v1 = stored_watch(&first, 1);
+    assert_eq!(store.watch("task:t1").await.must("watch"), Some(v1.clone()), "inserted at version 1, no lease");
+
+    let mut replaced = watch("task:t1", Some("case-1"), Some("tax"), "blue", Some(200), Some(400));
+    replaced.version = 7;
+    write_watches(&store, vec![put(replaced.clone())]).await;
+    let v2 = stored_watch(&replaced, 2);
+    assert_eq!(store.watch("task:t1").await.must("watch"), Some(v2.clone()), "replaced at version 2");
+
+    let yellow = watch("task:t1", Some("case-1"), Some("tax"), "yellow", Some(300), Some(400));
+    write_watches(&store, vec![put_over(yellow.clone(), 2)]).await;
+    let v3 = stored_watch(&yellow, 3);
+    assert_eq!(store.watch("task:t1").await.must("watch"), Some(v3.clone()), "updated over version 2");
+
+    let red = watch("task:t1", Some("case-1"), Some("tax"), "red", None, Some(400));
+    match store.commit(Changeset { watches: vec![put_over(red.clone(), 2)], ..Changeset::default() }).await {
+        Err(StoreError::Conflict { case_id }) => assert_eq!(case_id, "task:t1", "the conflict names the subject"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(store.watch("task:t1").await.must("watch"), Some(v3), "the stale write changed nothing");
+
+    let missing = watch("task:nope", None, None, "green", Some(1), None);
+    match store.commit(Changeset { watches: vec![put_over(missing, 1)], ..Changeset::default() }).await {
+        Err(StoreError::Conflict { case_id }) => assert_eq!(case_id, "task:nope"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert!(store.watch("task:nope").await.must("watch").is_none(), "a versioned write inserts nothing");
+
+    write_watches(&store, vec![put_over(red.clone(), 3)]).await;
+    assert_eq!(store.watch("task:t1").await.must("watch"), Some(stored_watch(&red, 4)));
+
+    // Instants are kept to the millisecond, as everywhere.
+    let precise = Timestamp::from_nanosecond(1_796_083_200_123_456_789).must("an instant");
+    let mut exact = watch("case:case-1", Some("case-1"), None, "green", None, None);
+    exact.next_check_at = Some(precise);
+    exact.due_at = Some(precise);
+    write_watches(&store, vec![put(exact)]).await;
+    let stored = store.watch("case:case-1").await.must("watch").must("the watch");
+    assert_eq!((stored.next_check_at, stored.due_at), (Some(to_millis(precise)), Some(to_millis(precise))));
+}
+
+/// A watch written over a stale version fails its whole changeset like a stale case: the case update, tasks,
+/// records and other watches of it are not kept, and no event is appended.
+pub async fn watch_conflict_fails_the_whole_changeset(store: Arc<dyn Store>) {
+    let v1 = filed(&store, case_row("case-1", "b", "accepted", None, 0), "W").await;
+    let kept = watch("task:t1", Some("case-1"), Some("market"), "green", Some(100), Some(400));
+    write_watches(&store, vec![put(kept.clone())]).await;
+    let head = store.chain_head().await.must("head");
+
+    let mut row = v1.clone();
+    row.state = "in_progress".to_string();
+    let mut change = update_case(row.clone(), 1, "ev-doomed");
+    change.tasks = vec![task("task-1", "case-1", "market", "ready", Some(10))];
+    change.records = vec![record("escalation", "esc-1", Some("case-1"), None, Some("market"), "open", 0)];
+    change.watches = vec![
+        put(watch("case:case-1", Some("case-1"), None, "green", Some(50), Some(500))),
+        put_over(watch("task:t1", Some("case-1"), Some("market"), "red", None, Some(400)), 5),
+    ];
+    match store.commit(change).await {
+        Err(StoreError::Conflict { case_id }) => assert_eq!(case_id, "task:t1"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(store.case("case-1").await.must("read").as_ref(), Some(&v1), "the case update was undone");
+    assert!(store.task("task-1").await.must("task").is_none(), "the task was undone");
+    assert!(store.record("escalation", "esc-1").await.must("record").is_none(), "the record was undone");
+    assert!(store.watch("case:case-1").await.must("watch").is_none(), "the other watch was undone");
+    assert_eq!(store.watch("task:t1").await.must("watch"), Some(stored_watch(&kept, 1)));
+    assert_eq!(store.chain_head().await.must("head"), head, "no event");
+
+    // The same changeset over the right version lands whole, and the chain goes on without a gap.
+    let mut change = update_case(row, 1, "ev-ok");
+    change.watches = vec![put_over(watch("task:t1", Some("case-1"), Some("market"), "red", None, Some(400)), 1)];
+    let done = commit(&store, change).await;
+    assert_eq!(done.event.must("event").seq, head.0 + 1);
+    assert_eq!(store.watch("task:t1").await.must("watch").must("the watch").version, 2);
+    assert_chain_ok(&store, head.0 + 1).await;
+}
+
+/// A claim leases a watch without changing its version; any write of the watch, with or without an expected
+/// version, clears the lease (so the watch can be claimed again when next due).
+pub async fn watch_writes_clear_the_lease(store: Arc<dyn Store>) {
+    let w = watch("task:t1", Some("case-1"), Some("market"), "green", Some(10), Some(400));
+    write_watches(&store, vec![put(w.clone())]).await;
+
+    let claimed = store.claim_watches("node-a", at(20), at(80), 10).await.must("claim");
+    let leased = WatchRow { lease_owner: Some("node-a".to_string()), lease_until: Some(at(80)), ..stored_watch(&w, 1) };
+    assert_eq!(claimed, vec![leased.clone()], "claimed with the lease, at the same version");
+    assert_eq!(store.watch("task:t1").await.must("watch"), Some(leased));
+
+    // A use case recomputing its clocks replaces the watch: the lease goes with it.
+    write_watches(&store, vec![put(w.clone())]).await;
+    assert_eq!(store.watch("task:t1").await.must("watch"), Some(stored_watch(&w, 2)));
+
+    let claimed = store.claim_watches("node-b", at(20), at(80), 10).await.must("claim");
+    assert_eq!(subjects(&claimed), ["task:t1"], "free again at once");
+    assert_eq!(claimed[0].version, 2);
+    // The worker's write over the version it claimed clears its lease too.
+    let blue = watch("task:t1", Some("case-1"), Some("market"), "blue", Some(300), Some(400));
+    write_watches(&store, vec![put_over(blue.clone(), 2)]).await;
+    assert_eq!(store.watch("task:t1").await.must("watch"), Some(stored_watch(&blue, 3)));
+    assert!(store.claim_watches("node-b", at(20), at(80), 10).await.must("claim").is_empty(), "not due any more");
+}
+
+/// A claim takes the due watches (next check at or before now) whose lease is free or ran out (strictly before
+/// now), earliest next check first (then by subject), at most `limit`; a watch with no next check is never due.
+/// A leased watch is left to its holder until the lease runs out, then another node may claim it.
+pub async fn claims_take_due_watches_earliest_first(store: Arc<dyn Store>) {
+    write_watches(
+        &store,
+        vec![
+            put(watch("task:a", Some("case-1"), Some("market"), "green", Some(30), Some(900))),
+            put(watch("task:b", Some("case-1"), Some("market"), "green", Some(10), Some(900))),
+            put(watch("task:d", Some("case-2"), Some("tax"), "blue", Some(20), Some(900))),
+            put(watch("task:c", Some("case-2"), Some("tax"), "blue", Some(20), Some(900))),
+            put(watch("task:e", None, None, "yellow", Some(100), Some(900))),
+            put(watch("task:f", None, None, "red", None, Some(0))),
+            put(watch("milestone:g", None, None, "green", Some(50), None)),
+        ],
+    )
+    .await;
+    assert!(store.claim_watches("node-a", at(50), at(110), 0).await.must("claim").is_empty(), "limit 0");
+    assert!(store.claim_watches("node-a", at(5), at(110), 10).await.must("claim").is_empty(), "nothing due yet");
+
+    let first = store.claim_watches("node-a", at(50), at(110), 3).await.must("claim");
+    assert_eq!(subjects(&first), ["task:b", "task:c", "task:d"], "earliest first, ties by subject, at most 3");
+    for w in &first {
+        assert_eq!((w.lease_owner.as_deref(), w.lease_until), (Some("node-a"), Some(at(110))));
+        assert_eq!(w.version, 1);
+        assert_eq!(store.watch(&w.subject).await.must("watch").as_ref(), Some(w), "the lease is stored");
+    }
+    let second = store.claim_watches("node-b", at(50), at(120), 10).await.must("claim");
+    assert_eq!(subjects(&second), ["task:a", "milestone:g"], "the leased ones are skipped; due at now is due");
+    assert!(store.claim_watches("node-b", at(50), at(120), 10).await.must("claim").is_empty(), "all leased");
+
+    // At 110 node-a's leases end exactly now: still held. task:e has come due.
+    let third = store.claim_watches("node-c", at(110), at(200), 10).await.must("claim");
+    assert_eq!(subjects(&third), ["task:e"]);
+    // At 111 node-a's leases have run out (node-b's run until 120): node-c takes them over.
+    let fourth = store.claim_watches("node-c", at(111), at(200), 10).await.must("claim");
+    assert_eq!(subjects(&fourth), ["task:b", "task:c", "task:d"]);
+    for w in &fourth {
+        assert_eq!((w.lease_owner.as_deref(), w.lease_until), (Some("node-c"), Some(at(200))));
+    }
+    let fifth = store.claim_watches("node-d", at(121), at(300), 10).await.must("claim");
+    assert_eq!(subjects(&fifth), ["task:a", "milestone:g"]);
+    assert_eq!(store.watch("task:f").await.must("watch").must("task:f").lease_owner, None, "never due, never claimed");
+}
+
+/// The number of due watches [`claims_from_stores_are_disjoint`] seeds.
+pub const CONCURRENT_WATCHES: usize = 200;
+
+/// Seeds [`CONCURRENT_WATCHES`] due watches through the first store, then claims them from every store at once,
+/// two claimants per store, each claiming small batches until nothing is left: every watch is claimed exactly
+/// once, and stored with the lease of whoever got it. For backends that can open several stores (nodes) on one
+/// database; [`concurrent_claims_are_disjoint`] runs it on one store.
+pub async fn claims_from_stores_are_disjoint(stores: &[Arc<dyn Store>]) {
+    let first = stores.first().must("a store");
+    let all: BTreeSet<String> = (0..CONCURRENT_WATCHES).map(|n| format!("task:{n:03}")).collect();
+    let seeded = all
+        .iter()
+        .enumerate()
+        .map(|(n, subject)| put(watch(subject, None, Some("market"), "green", Some(n as i64 % 17), Some(5_000))))
+        .collect::<Vec<_>>();
+    for chunk in seeded.chunks(50) {
+        write_watches(first, chunk.to_vec()).await;
+    }
+    let mut running = tokio::task::JoinSet::new();
+    for (n, store) in stores.iter().enumerate() {
+        for claimant in 0..2 {
+            let store = Arc::clone(store);
+            let owner = format!("node-{n}-{claimant}");
+            running.spawn(async move {
+                let mut got = Vec::new();
+                loop {
+                    let claimed = store.claim_watches(&owner, at(100), at(1_000), 7).await.must("a concurrent claim");
+                    if claimed.is_empty() {
+                        return (owner, got);
+                    }
+                    for w in claimed {
+                        assert_eq!(w.lease_owner.as_deref(), Some(owner.as_str()), "claimed with its owner's lease");
+                        got.push(w.subject);
+                    }
+                    tokio::task::yield_now().await;
+                }
+            });
+        }
+    }
+    let mut holder: BTreeMap<String, String> = BTreeMap::new();
+    while let Some(joined) = running.join_next().await {
+        let (owner, got) = joined.must("join a claiming task");
+        for subject in got {
+            if let Some(other) = holder.insert(subject.clone(), owner.clone()) {
+                panic!("{subject} was claimed by both {other} and {owner}");
+            }
+        }
+    }
+    assert_eq!(holder.keys().cloned().collect::<BTreeSet<_>>(), all, "every due watch was claimed");
+    for (subject, owner) in &holder {
+        let stored = first.watch(subject).await.must("watch").must("the watch");
+        assert_eq!(stored.lease_owner.as_ref(), Some(owner), "{subject} is stored with its claimant's lease");
+    }
+}
+
+/// Concurrent claims on one store never return the same watch, and together take every due one.
+pub async fn concurrent_claims_are_disjoint(store: Arc<dyn Store>) {
+    claims_from_stores_are_disjoint(&[Arc::clone(&store), store]).await;
+}
+
+/// The watches of a case, by subject; a watch of no case is nobody's.
+pub async fn case_watches_by_subject(store: Arc<dyn Store>) {
+    write_watches(
+        &store,
+        vec![
+            put(watch("task:z", Some("case-1"), Some("market"), "green", Some(10), Some(100))),
+            put(watch("case:case-1", Some("case-1"), None, "green", Some(10), Some(100))),
+            put(watch("task:a", Some("case-1"), Some("tax"), "none", None, None)),
+            put(watch("task:q", Some("case-2"), Some("tax"), "red", None, Some(5))),
+            put(watch("milestone:m", None, Some("tax"), "green", Some(10), Some(100))),
+        ],
+    )
+    .await;
+    let of_case_1 = store.case_watches("case-1").await.must("case watches");
+    assert_eq!(subjects(&of_case_1), ["case:case-1", "task:a", "task:z"]);
+    assert_eq!(
+        of_case_1[2],
+        stored_watch(&watch("task:z", Some("case-1"), Some("market"), "green", Some(10), Some(100)), 1)
+    );
+    assert_eq!(subjects(&store.case_watches("case-2").await.must("case watches")), ["task:q"]);
+    assert!(store.case_watches("case-3").await.must("case watches").is_empty());
+}
+
+/// The overview counts watches by department and colour, without `none`, only subjects starting with the prefix
+/// (a plain, case-sensitive prefix); ordered by department (none last), then colour.
+pub async fn colour_counts_by_department_and_colour(store: Arc<dyn Store>) {
+    write_watches(
+        &store,
+        vec![
+            put(watch("task:1", Some("case-1"), Some("market"), "red", None, Some(0))),
+            put(watch("task:2", Some("case-1"), Some("market"), "red", None, Some(0))),
+            put(watch("task:3", Some("case-2"), Some("market"), "yellow", Some(10), Some(20))),
+            put(watch("task:4", Some("case-2"), Some("tax"), "green", Some(10), Some(20))),
+            put(watch("task:5", None, None, "blue", Some(10), Some(20))),
+            put(watch("task:6", Some("case-3"), Some("market"), "none", None, None)),
+            put(watch("case:case-1", Some("case-1"), Some("market"), "red", None, Some(0))),
+            put(watch("TASK:7", None, Some("market"), "red", None, Some(0))),
+            put(watch("taskx8", None, Some("market"), "red", None, Some(0))),
+        ],
+    )
+    .await;
+    let count = |department: Option<&str>, colour: &str, count: i64| ColourCount {
+        department: department.map(str::to_string),
+        colour: colour.to_string(),
+        count,
+    };
+    assert_eq!(
+        store.colour_counts("task:").await.must("counts"),
+        vec![
+            count(Some("market"), "red", 2),
+            count(Some("market"), "yellow", 1),
+            count(Some("tax"), "green", 1),
+            count(None, "blue", 1),
+        ]
+    );
+    assert_eq!(store.colour_counts("case:").await.must("counts"), vec![count(Some("market"), "red", 1)]);
+    assert_eq!(store.colour_counts("task_").await.must("counts"), vec![], "`_` is no wildcard");
+    assert!(store.colour_counts("milestone:").await.must("counts").is_empty());
+    assert_eq!(
+        store.colour_counts("").await.must("counts"),
+        vec![
+            count(Some("market"), "red", 5),
+            count(Some("market"), "yellow", 1),
+            count(Some("tax"), "green", 1),
+            count(None, "blue", 1),
+        ],
+        "the empty prefix takes every subject"
+    );
+}
+
+/// Watches of one colour, optionally of one department, only subjects with the prefix: the earliest deadline
+/// first, unknown deadlines last, ties by subject; a limit of 0 or less means the default cap.
+pub async fn watches_by_colour_most_overdue_first(store: Arc<dyn Store>) {
+    let red = |subject: &str, department: &str, due: Option<i64>| {
+        put(watch(subject, Some("case-1"), Some(department), "red", None, due))
+    };
+    write_watches(
+        &store,
+        vec![
+            red("task:a", "market", Some(30)),
+            red("task:e", "market", Some(10)),
+            red("task:d", "market", None),
+            red("task:c", "tax", Some(10)),
+            red("task:b", "market", Some(10)),
+            red("case:x", "market", Some(1)),
+            put(watch("task:f", Some("case-1"), Some("market"), "yellow", Some(5), Some(0))),
+        ],
+    )
+    .await;
+    let list = |prefix: &'static str, colour: &'static str, department: Option<&'static str>, limit: i64| {
+        let store = Arc::clone(&store);
+        async move { store.watches_by_colour(prefix, colour, department, limit).await.must("watches by colour") }
+    };
+    let all_red = list("task:", "red", None, 0).await;
+    assert_eq!(subjects(&all_red), ["task:b", "task:c", "task:e", "task:a", "task:d"]);
+    assert_eq!(all_red[0], stored_watch(&watch("task:b", Some("case-1"), Some("market"), "red", None, Some(10)), 1));
+    assert_eq!(subjects(&list("task:", "red", Some("market"), -1).await), ["task:b", "task:e", "task:a", "task:d"]);
+    assert_eq!(subjects(&list("task:", "red", Some("tax"), 10).await), ["task:c"]);
+    assert_eq!(subjects(&list("task:", "red", None, 2).await), ["task:b", "task:c"]);
+    assert!(list("task:", "red", Some("police"), 10).await.is_empty());
+    assert_eq!(subjects(&list("task:", "yellow", None, 10).await), ["task:f"]);
+    assert_eq!(subjects(&list("case:", "red", None, 10).await), ["case:x"]);
+    assert_eq!(
+        subjects(&list("", "red", Some("market"), 10).await),
+        ["case:x", "task:b", "task:e", "task:a", "task:d"]
+    );
+}
+
+/// Records are upserted by (kind, id): an existing one keeps its creation time, the rest is replaced; the same
+/// id under another kind is another record.
+pub async fn records_upsert_keeping_their_creation(store: Arc<dyn Store>) {
+    let first = record("notice", "n-1", Some("case-1"), Some("user-1"), Some("market"), "unread", 0);
+    let other_kind = record("escalation", "n-1", None, None, Some("tax"), "open", 5);
+    commit(&store, Changeset { records: vec![first.clone(), other_kind.clone()], ..Changeset::default() }).await;
+    assert_eq!(store.record("notice", "n-1").await.must("record"), Some(first.clone()));
+    assert_eq!(store.record("escalation", "n-1").await.must("record"), Some(other_kind.clone()));
+    assert!(store.record("rating", "n-1").await.must("record").is_none());
+
+    let mut read = record("notice", "n-1", None, Some("user-2"), None, "read", 99);
+    read.updated_at = at(50);
+    read.doc = serde_json::json!({ "read_at": "2026-11-30T00:00:50Z" });
+    commit(&store, Changeset { records: vec![read.clone()], ..Changeset::default() }).await;
+    let stored = store.record("notice", "n-1").await.must("record").must("the notice");
+    assert_eq!(stored, RecordRow { created_at: first.created_at, ..read }, "everything but the creation time replaced");
+    assert_eq!(store.record("escalation", "n-1").await.must("record"), Some(other_kind), "untouched");
+    let notices = RecordFilter { kind: "notice".to_string(), ..RecordFilter::default() };
+    assert_eq!(store.count_records(&notices).await.must("count"), 1, "an upsert adds no row");
+
+    // Instants are kept to the millisecond.
+    let precise = Timestamp::from_nanosecond(1_796_083_200_123_456_789).must("an instant");
+    let mut exact = record("notice", "n-2", None, None, None, "unread", 0);
+    exact.created_at = precise;
+    exact.updated_at = precise;
+    commit(&store, Changeset { records: vec![exact], ..Changeset::default() }).await;
+    let stored = store.record("notice", "n-2").await.must("record").must("the notice");
+    assert_eq!((stored.created_at, stored.updated_at), (to_millis(precise), to_millis(precise)));
+}
+
+/// `records()` takes one kind and filters by case, owner, department, state and a creation period [since,
+/// until), newest first (ties by id, descending), limited (0 or less: the default cap); `count_records()`
+/// counts what the same filter lists, without the limit.
+pub async fn record_filters_and_counts(store: Arc<dyn Store>) {
+    commit(
+        &store,
+        Changeset {
+            records: vec![
+                record("notice", "n1", Some("case-1"), Some("alice"), Some("market"), "unread", 10),
+                record("notice", "n2", None, Some("alice"), Some("market"), "read", 20),
+                record("notice", "n3", Some("case-1"), Some("bob"), Some("tax"), "unread", 30),
+                record("notice", "n4", Some("case-2"), Some("alice"), Some("tax"), "unread", 30),
+                record("notice", "n5", None, None, None, "unread", 40),
+                record("escalation", "e1", Some("case-1"), None, Some("market"), "open", 15),
+            ],
+            ..Changeset::default()
+        },
+    )
+    .await;
+    let notices = || RecordFilter { kind: "notice".to_string(), ..RecordFilter::default() };
+    let check = |filter: RecordFilter, expected: &'static [&'static str], total: i64| {
+        let store = Arc::clone(&store);
+        async move {
+            let listed = store.records(&filter).await.must("records");
+            assert_eq!(record_ids(&listed), expected, "{filter:?}");
+            assert_eq!(store.count_records(&filter).await.must("count records"), total, "{filter:?}");
+            listed
+        }
+    };
+    let all = check(notices(), &["n5", "n4", "n3", "n2", "n1"], 5).await;
+    assert_eq!(all[4], record("notice", "n1", Some("case-1"), Some("alice"), Some("market"), "unread", 10));
+    check(RecordFilter { kind: "escalation".to_string(), ..RecordFilter::default() }, &["e1"], 1).await;
+    check(RecordFilter { kind: "rating".to_string(), ..RecordFilter::default() }, &[], 0).await;
+    check(RecordFilter { case_id: Some("case-1".into()), ..notices() }, &["n3", "n1"], 2).await;
+    check(RecordFilter { owner: Some("alice".into()), ..notices() }, &["n4", "n2", "n1"], 3).await;
+    check(RecordFilter { department: Some("market".into()), ..notices() }, &["n2", "n1"], 2).await;
+    check(RecordFilter { state: Some("unread".into()), ..notices() }, &["n5", "n4", "n3", "n1"], 4).await;
+    check(RecordFilter { since: Some(at(20)), ..notices() }, &["n5", "n4", "n3", "n2"], 4).await;
+    check(RecordFilter { until: Some(at(30)), ..notices() }, &["n2", "n1"], 2).await;
+    check(RecordFilter { since: Some(at(20)), until: Some(at(40)), ..notices() }, &["n4", "n3", "n2"], 3).await;
+    check(RecordFilter { owner: Some("alice".into()), state: Some("unread".into()), ..notices() }, &["n4", "n1"], 2)
+        .await;
+    check(RecordFilter { department: Some("tax".into()), case_id: Some("case-1".into()), ..notices() }, &["n3"], 1)
+        .await;
+    check(RecordFilter { owner: Some("carol".into()), ..notices() }, &[], 0).await;
+    check(RecordFilter { limit: 2, ..notices() }, &["n5", "n4"], 5).await;
+    check(RecordFilter { limit: -1, ..notices() }, &["n5", "n4", "n3", "n2", "n1"], 5).await;
+}
+
+/// The tasks updated in [since, until), by update time then id.
+pub async fn tasks_updated_in_a_period(store: Arc<dyn Store>) {
+    let updated = |id: &str, when: i64| TaskRow { updated_at: at(when), ..task(id, "case-1", "market", "ready", None) };
+    let mut change = file_case(case_row("case-1", "b", "accepted", None, 0), "U");
+    change.tasks =
+        vec![updated("t-a", 0), updated("t-b", 10), updated("t-0", 10), updated("t-c", 20), updated("t-d", 30)];
+    commit(&store, change).await;
+    let between = |since: i64, until: i64| {
+        let store = Arc::clone(&store);
+        async move { store.tasks_updated_between(at(since), at(until)).await.must("tasks of a period") }
+    };
+    let period = between(10, 30).await;
+    assert_eq!(task_ids(&period), ["t-0", "t-b", "t-c"], "since included, until excluded, ties by id");
+    assert_eq!(period[2], updated("t-c", 20));
+    assert_eq!(task_ids(&between(0, 1_000).await), ["t-a", "t-0", "t-b", "t-c", "t-d"]);
+    assert_eq!(task_ids(&between(30, 31).await), ["t-d"]);
+    assert!(between(10, 10).await.is_empty());
+    assert!(between(31, 1_000).await.is_empty());
+
+    // An update moves a task into the period of its new update time.
+    commit(&store, Changeset { tasks: vec![updated("t-a", 25)], ..Changeset::default() }).await;
+    assert_eq!(task_ids(&between(10, 30).await), ["t-0", "t-b", "t-c", "t-a"]);
+    assert!(between(0, 10).await.is_empty());
 }

@@ -171,6 +171,80 @@ pub struct EventRow {
     pub hash: String,
 }
 
+/// A watched deadline (督办监控): the colour last recorded for a running clock (a task, a case, a project
+/// milestone) and when it can next change. The deadline worker claims the watches whose `next_check_at` has
+/// come — an index range scan, so open items that cross nothing cost nothing — under a lease, so that several
+/// nodes never process one twice and a node that dies mid-claim only delays it until the lease runs out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatchRow {
+    /// `task:<id>`, `case:<id>` or `milestone:<id>`: unique.
+    pub subject: String,
+    pub case_id: Option<String>,
+    pub department: Option<String>,
+    /// `green`, `blue`, `yellow`, `red`, or `none` for a clock that does not run (paused, decided).
+    pub colour: String,
+    /// When the colour can next change; `None` while nothing can (paused, red, decided).
+    pub next_check_at: Option<Timestamp>,
+    /// The deadline itself, for "how late" lists (`None` when unknown or paused).
+    pub due_at: Option<Timestamp>,
+    /// Incremented by every write; starts at 1.
+    pub version: i64,
+    /// The node holding a claim, and until when. Cleared by every write.
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<Timestamp>,
+}
+
+/// How a watch is written.
+#[derive(Debug, Clone)]
+pub struct WatchWrite {
+    /// The row; `version` and the lease fields are ignored (the store sets version and clears the lease).
+    pub row: WatchRow,
+    /// `None`: insert or replace whatever is stored (a use case recomputing its clocks wins). `Some(v)`: only if
+    /// the stored version is `v`, else [`StoreError::Conflict`] (the worker lost a race: skip the item).
+    pub expected_version: Option<i64>,
+}
+
+/// A supervision record (督办/约谈/通知/评价/项目…): an indexed row with a JSON document, for the kinds of
+/// record that need no table of their own. Upserted by (kind, id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordRow {
+    /// e.g. `escalation`, `interview`, `notice`, `rating`, `review`, `project`, `milestone`.
+    pub kind: String,
+    pub id: String,
+    pub case_id: Option<String>,
+    /// The user it belongs to or is addressed to (a notice's recipient), if any.
+    pub owner: Option<String>,
+    pub department: Option<String>,
+    /// Kind-specific: `open`/`closed`, `unread`/`read`, …
+    pub state: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub doc: serde_json::Value,
+}
+
+/// Which records to list (newest first, by created_at then id).
+#[derive(Debug, Clone, Default)]
+pub struct RecordFilter {
+    pub kind: String,
+    pub case_id: Option<String>,
+    pub owner: Option<String>,
+    pub department: Option<String>,
+    pub state: Option<String>,
+    /// created_at >= since.
+    pub since: Option<Timestamp>,
+    /// created_at < until.
+    pub until: Option<Timestamp>,
+    pub limit: i64,
+}
+
+/// Open watches counted by department and colour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ColourCount {
+    pub department: Option<String>,
+    pub colour: String,
+    pub count: i64,
+}
+
 /// Everything one use case changes, applied in one transaction.
 #[derive(Debug, Clone, Default)]
 pub struct Changeset {
@@ -187,6 +261,10 @@ pub struct Changeset {
     pub tokens: Vec<TokenRow>,
     /// Inserted unless the version exists.
     pub catalog_version: Option<CatalogVersionRow>,
+    /// Watched deadlines, written with their version rule.
+    pub watches: Vec<WatchWrite>,
+    /// Supervision records, upserted by (kind, id).
+    pub records: Vec<RecordRow>,
     /// Appended. Every state change carries exactly one.
     pub event: Option<NewEvent>,
 }
@@ -263,6 +341,35 @@ pub trait Store: Send + Sync + 'static {
     async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<EventRow>, StoreError>;
     /// The stored head of the global chain: (last seq, last hash), or (0, GENESIS).
     async fn chain_head(&self) -> Result<(i64, String), StoreError>;
+    /// Claims up to `limit` watches whose `next_check_at <= now` and whose lease is free or ran out
+    /// (`lease_until < now`), earliest first, setting their lease to (`owner`, `lease_until`); returns them.
+    /// One claim is atomic: two nodes claiming at once never get the same watch.
+    async fn claim_watches(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<WatchRow>, StoreError>;
+    async fn watch(&self, subject: &str) -> Result<Option<WatchRow>, StoreError>;
+    /// The watches of one case, by subject.
+    async fn case_watches(&self, case_id: &str) -> Result<Vec<WatchRow>, StoreError>;
+    /// Watches with a colour other than `none`, counted by department and colour (the supervision overview);
+    /// only subjects starting with `subject_prefix` (e.g. `task:`).
+    async fn colour_counts(&self, subject_prefix: &str) -> Result<Vec<ColourCount>, StoreError>;
+    /// Watches of a colour (e.g. `red`), optionally of one department, most overdue (earliest due) first.
+    async fn watches_by_colour(
+        &self,
+        subject_prefix: &str,
+        colour: &str,
+        department: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<WatchRow>, StoreError>;
+    async fn record(&self, kind: &str, id: &str) -> Result<Option<RecordRow>, StoreError>;
+    async fn records(&self, filter: &RecordFilter) -> Result<Vec<RecordRow>, StoreError>;
+    async fn count_records(&self, filter: &RecordFilter) -> Result<i64, StoreError>;
+    /// Tasks updated in [since, until) — for the performance assessment of a period.
+    async fn tasks_updated_between(&self, since: Timestamp, until: Timestamp) -> Result<Vec<TaskRow>, StoreError>;
     /// Flushes and stops taking writes; pending commits finish first.
     async fn close(&self);
 }

@@ -42,6 +42,9 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     ("bad_enum", 422, "a value is not one of the allowed options"),
     ("bad_user", 422, "a user needs a name and a password of 8+ characters"),
     ("clock", 422, "the working-time clock has no calendar for a date involved"),
+    ("bad_period", 422, "the assessment period is not a year (2026), quarter (2026-Q1) or month (2026-03)"),
+    ("bad_csv", 422, "the CSV has no usable header line"),
+    ("too_long", 422, "a text is longer than its limit"),
     ("internal", 500, "a server fault, never caused by input"),
 ];
 

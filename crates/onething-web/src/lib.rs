@@ -9,6 +9,8 @@ mod json;
 mod metrics;
 #[cfg(test)]
 mod openapi_tests;
+mod pages;
+mod supervision_api;
 
 use std::sync::Arc;
 
@@ -57,12 +59,30 @@ pub fn router(state: AppState) -> Router {
         .route("/tasks/{id}/approve", post(api::approve_task))
         .route("/tasks/{id}/reject", post(api::reject_task))
         .route("/tasks/{id}/return", post(api::return_task))
-        .route("/openapi.json", get(api::openapi));
+        .route("/openapi.json", get(api::openapi))
+        .route("/supervision/overview", get(supervision_api::overview))
+        .route("/escalations", get(supervision_api::list_escalations).post(supervision_api::open_escalation))
+        .route("/escalations/{id}/notes", post(supervision_api::escalation_note))
+        .route("/escalations/{id}/close", post(supervision_api::close_escalation))
+        .route("/interviews", get(supervision_api::list_interviews))
+        .route("/interviews/{id}/notes", post(supervision_api::interview_note))
+        .route("/interviews/{id}/close", post(supervision_api::close_interview))
+        .route("/notices", get(supervision_api::notices))
+        .route("/notices/{id}/read", post(supervision_api::read_notice))
+        .route("/cases/{id}/rating", post(supervision_api::rate_case))
+        .route("/reviews", get(supervision_api::list_reviews))
+        .route("/reviews/{id}/answer", post(supervision_api::answer_review))
+        .route("/assessment", get(supervision_api::assessment))
+        .route("/projects", get(supervision_api::list_projects))
+        .route("/projects/import", post(supervision_api::import_projects))
+        .route("/projects/{id}/milestones/{code}/complete", post(supervision_api::complete_milestone));
     Router::new()
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(metrics::render))
         .nest("/api/v1", api)
+        .merge(pages::routes(&state))
         .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), pages::html_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
 }

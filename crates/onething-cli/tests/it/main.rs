@@ -7,6 +7,7 @@ mod calendar;
 mod catalog;
 mod kill;
 mod life;
+mod nodes;
 mod plan;
 mod roles;
 mod serve;

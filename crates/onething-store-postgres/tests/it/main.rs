@@ -203,6 +203,15 @@ async fn two_nodes_filing_at_once_share_one_chain_and_one_numbering() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_claiming_at_once_never_share_a_watch() {
+    let Some((a, b, _guard)) = two_nodes().await else { return skipped("two_nodes_claiming_at_once") };
+    let nodes: [Arc<dyn Store>; 2] = [a.clone(), b.clone()];
+    onething_store::conformance::claims_from_stores_are_disjoint(&nodes).await;
+    a.close().await;
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_updating_one_case_lose_no_update() {
     let Some((a, b, _guard)) = two_nodes().await else { return skipped("two_nodes_updating_one_case") };
     let base = a.commit(file_case("case-hot", "H")).await.unwrap().case.unwrap();

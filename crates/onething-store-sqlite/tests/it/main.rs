@@ -22,6 +22,19 @@ async fn fresh() -> (SqliteStore, TempDir) {
 
 onething_store::conformance_tests!(fresh());
 
+/// Two stores on one file (two processes, say) claim watches at once: the write lock of SQLite keeps their claims
+/// apart, so no watch is claimed twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_on_one_file_never_share_a_watch() {
+    let (a, dir) = fresh().await;
+    let b = SqliteStore::open(SqliteOptions::new(dir.path().join("onething.db"))).await.unwrap();
+    let stores: [Arc<dyn Store>; 2] = [Arc::new(a), Arc::new(b)];
+    onething_store::conformance::claims_from_stores_are_disjoint(&stores).await;
+    for store in &stores {
+        store.close().await;
+    }
+}
+
 /// Files `cases` cases with one event each, then adds `extra` events to the first case.
 async fn seed(store: &SqliteStore, cases: usize, extra: usize) {
     for n in 0..cases {

@@ -16,7 +16,7 @@ use onething_service::{ApplicantInput, CaseQuery, CaseView, CreateCase, Role, Se
 use serde::Deserialize;
 
 use super::view::{self, Badge, FieldVm, Names, Rows};
-use super::{Ctx, PageError, PageResult, Posted, Session, html, html_status, see_other};
+use super::{Ctx, PageError, Posted, Session, html, html_status, see_other};
 use crate::AppState;
 
 // ---------------------------------------------------------------------------------------------------------
@@ -209,7 +209,8 @@ pub async fn start(State(st): State<AppState>, Path(code): Path<String>, p: Post
     let s = &p.session;
     let r = async {
         let user = s.with_role(&[Role::Applicant, Role::Clerk])?;
-        let bundle = st.service.catalog().bundles.get(&code).ok_or(PageError::Code(StatusCode::NOT_FOUND, "unknown_bundle"))?;
+        let bundle =
+            st.service.catalog().bundles.get(&code).ok_or(PageError::Code(StatusCode::NOT_FOUND, "unknown_bundle"))?;
         let mut answers = BTreeMap::new();
         for q in &bundle.questions {
             let v = p.get(&format!("q_{}", q.code));
@@ -266,10 +267,8 @@ pub struct CaseLine {
     pub number: String,
     pub bundle: String,
     pub applicant: String,
-    pub state: String,
     pub state_word: String,
     pub badge: Badge,
-    pub created: String,
     pub submitted: String,
     pub due: String,
     pub progress: String,
@@ -285,10 +284,8 @@ pub fn case_line(s: &Session, c: &onething_service::CaseSummary) -> CaseLine {
         number: c.row.number.clone(),
         bundle: names.bundle(&c.row.bundle),
         applicant: case.applicant.name.clone(),
-        state: c.row.state.clone(),
         state_word: t.key("state", &c.row.state),
         badge: Badge::of(&t, c.colour),
-        created: view::ts(case.created_at),
         submitted: view::opt_ts(case.submitted_at),
         due: view::opt_ts(case.due_at),
         progress: if case.tasks.is_empty() { String::new() } else { t.f2("case.progress", decided, case.tasks.len()) },
@@ -342,7 +339,12 @@ fn editable(user: &User, v: &CaseView) -> bool {
     state_ok && who_ok
 }
 
-fn form_page_of(s: &Session, v: &CaseView, values: &BTreeMap<String, serde_json::Value>, problems: &[FieldProblem]) -> FormPage {
+fn form_page_of(
+    s: &Session,
+    v: &CaseView,
+    values: &BTreeMap<String, serde_json::Value>,
+    problems: &[FieldProblem],
+) -> FormPage {
     let t = s.t();
     let names = Names { catalog: s.st.service.catalog(), t };
     let fields = v
@@ -351,7 +353,17 @@ fn form_page_of(s: &Session, v: &CaseView, values: &BTreeMap<String, serde_json:
         .iter()
         .map(|f| {
             let choices: Vec<onething_core::catalog::Choice> = f.choices.clone();
-            view::field_vm(&t, "f_", &f.code, t.pick(&f.label, &f.label_en), f.field_type, f.required, &choices, values.get(&f.code), problems)
+            view::field_vm(
+                &t,
+                "f_",
+                &f.code,
+                t.pick(&f.label, &f.label_en),
+                f.field_type,
+                f.required,
+                &choices,
+                values.get(&f.code),
+                problems,
+            )
         })
         .collect();
     FormPage {
@@ -515,7 +527,10 @@ pub async fn upload(State(st): State<AppState>, Path((id, code)): Path<(String, 
         } else {
             match st.service.upload_material(user, &id, &code, bytes).await {
                 Ok(_) => Ok(()),
-                Err(e @ (ServiceError::UnsupportedMedia | ServiceError::TooLarge { .. } | ServiceError::BadInput { .. })) => {
+                Err(
+                    e
+                    @ (ServiceError::UnsupportedMedia | ServiceError::TooLarge { .. } | ServiceError::BadInput { .. }),
+                ) => {
                     let api = crate::ApiError::from(e);
                     Err((api.code, api.status))
                 }
@@ -526,13 +541,19 @@ pub async fn upload(State(st): State<AppState>, Path((id, code)): Path<(String, 
         match outcome {
             Ok(()) if !s.hx => Ok(see_other(&format!("/cases/{id}/materials#m-{code}"))),
             Ok(()) => {
-                let m = materials_of(s, &v).into_iter().find(|m| m.code == code).ok_or(PageError::Code(StatusCode::NOT_FOUND, "unknown_material"))?;
+                let m = materials_of(s, &v)
+                    .into_iter()
+                    .find(|m| m.code == code)
+                    .ok_or(PageError::Code(StatusCode::NOT_FOUND, "unknown_material"))?;
                 Ok(html(&MaterialRow { c: s.ctx(), id, m }))
             }
             Err((err, status)) => {
                 let text = s.t().key("error", err);
                 if s.hx {
-                    let mut m = materials_of(s, &v).into_iter().find(|m| m.code == code).ok_or(PageError::Code(StatusCode::NOT_FOUND, "unknown_material"))?;
+                    let mut m = materials_of(s, &v)
+                        .into_iter()
+                        .find(|m| m.code == code)
+                        .ok_or(PageError::Code(StatusCode::NOT_FOUND, "unknown_material"))?;
                     m.error = text;
                     // htmx swaps only 2xx answers: the row carries the error.
                     Ok(html(&MaterialRow { c: s.ctx(), id, m }))
@@ -622,7 +643,11 @@ fn review_of(s: &Session, v: &CaseView) -> ReviewPage {
             let shown = match (f.field_type, raw.as_str()) {
                 (onething_core::catalog::FieldType::Bool, "true") => t.s("form.yes").to_string(),
                 (onething_core::catalog::FieldType::Bool, "false") => t.s("form.no").to_string(),
-                _ => f.choices.iter().find(|c| c.value == raw).map_or(raw.clone(), |c| t.pick(&c.label, &c.label_en).to_string()),
+                _ => f
+                    .choices
+                    .iter()
+                    .find(|c| c.value == raw)
+                    .map_or(raw.clone(), |c| t.pick(&c.label, &c.label_en).to_string()),
             };
             (t.pick(&f.label, &f.label_en).to_string(), shown)
         })
@@ -631,7 +656,12 @@ fn review_of(s: &Session, v: &CaseView) -> ReviewPage {
     let problems = form::validate_values(&v.plan.form, &case.form, today)
         .iter()
         .map(|p| {
-            let label = v.plan.form.iter().find(|f| f.code == p.field).map_or_else(|| p.field.clone(), |f| t.pick(&f.label, &f.label_en).to_string());
+            let label = v
+                .plan
+                .form
+                .iter()
+                .find(|f| f.code == p.field)
+                .map_or_else(|| p.field.clone(), |f| t.pick(&f.label, &f.label_en).to_string());
             (label, view::problem_text(&t, p))
         })
         .collect();
@@ -701,7 +731,12 @@ pub fn open_correction(names: &Names<'_>, v: &CaseView) -> Vec<ReasonVm> {
             let about = match (&r.material, &r.field) {
                 (Some(m), _) => t.f1("case.about_material", names.material(m)),
                 (None, Some(f)) => {
-                    let label = v.plan.form.iter().find(|x| &x.code == f).map_or_else(|| names.field_label(f), |x| t.pick(&x.label, &x.label_en).to_string());
+                    let label = v
+                        .plan
+                        .form
+                        .iter()
+                        .find(|x| &x.code == f)
+                        .map_or_else(|| names.field_label(f), |x| t.pick(&x.label, &x.label_en).to_string());
                     t.f1("case.about_field", label)
                 }
                 (None, None) => t.s("case.about_general").to_string(),
@@ -727,11 +762,7 @@ pub struct StepVm {
 pub struct ResultVm {
     pub licence: String,
     pub item: String,
-    pub number: String,
-    pub holder: String,
-    pub valid_from: String,
-    pub valid_to: String,
-    pub issued: String,
+    /// Number, holder, validity, issue time, then the licence's own fields.
     pub rows: Rows,
 }
 
@@ -823,15 +854,19 @@ pub async fn case_page_of(s: &Session, user: &User, v: &CaseView) -> Result<Case
         .tasks
         .iter()
         .filter_map(|k| k.result.as_ref().map(|r| (k, r)))
-        .map(|(k, r)| ResultVm {
-            licence: names.licence(&r.licence),
-            item: names.item(&k.item),
-            number: r.number.clone(),
-            holder: r.holder.clone(),
-            valid_from: r.valid_from.to_string(),
-            valid_to: r.valid_to.map_or_else(|| t.s("result.indefinite").to_string(), |d| d.to_string()),
-            issued: view::ts(r.issued_at),
-            rows: view::labelled(&names, &r.fields),
+        .map(|(k, r)| {
+            let mut rows = vec![
+                (t.s("result.number").to_string(), r.number.clone()),
+                (t.s("result.holder").to_string(), r.holder.clone()),
+                (t.s("result.valid_from").to_string(), r.valid_from.to_string()),
+                (
+                    t.s("result.valid_to").to_string(),
+                    r.valid_to.map_or_else(|| t.s("result.indefinite").to_string(), |d| d.to_string()),
+                ),
+                (t.s("result.issued").to_string(), view::ts(r.issued_at)),
+            ];
+            rows.extend(view::labelled(&names, &r.licence, &r.fields));
+            ResultVm { licence: names.licence(&r.licence), item: names.item(&k.item), rows }
         })
         .collect();
     let clerk = user.has(Role::Clerk) && case.state == CaseState::Submitted;
@@ -842,7 +877,12 @@ pub async fn case_page_of(s: &Session, user: &User, v: &CaseView) -> Result<Case
             .case_events(user, &v.row.id)
             .await?
             .iter()
-            .map(|e| EventVm { seq: e.seq, at: view::ts(e.at), kind: t.key("event", &e.kind), hash: e.hash.chars().take(12).collect() })
+            .map(|e| EventVm {
+                seq: e.seq,
+                at: view::ts(e.at),
+                kind: t.key("event", &e.kind),
+                hash: e.hash.chars().take(12).collect(),
+            })
             .collect()
     } else {
         Vec::new()
@@ -857,7 +897,12 @@ pub async fn case_page_of(s: &Session, user: &User, v: &CaseView) -> Result<Case
         outcome: case.outcome.map(|o| t.key("outcome", o.as_str())).unwrap_or_default(),
         badge: Badge::of(&t, v.colour),
         applicant: case.applicant.name.clone(),
-        applicant_code: case.applicant.credit_code.clone().or_else(|| case.applicant.id_number.clone()).unwrap_or_default(),
+        applicant_code: case
+            .applicant
+            .credit_code
+            .clone()
+            .or_else(|| case.applicant.id_number.clone())
+            .unwrap_or_default(),
         created: view::ts(case.created_at),
         submitted: view::opt_ts(case.submitted_at),
         accepted: view::opt_ts(case.accepted_at),
@@ -892,7 +937,3 @@ pub async fn case_page(s: Session, Path(id): Path<String>) -> Response {
     .await;
     s.finish(r)
 }
-
-/// Unused query parameters are ignored.
-#[allow(dead_code)]
-fn _assert_send(_: &PageResult) {}

@@ -31,7 +31,8 @@ pub async fn clerk_queue(s: Session) -> Response {
     let r = async {
         let user = s.with_role(&[Role::Clerk])?;
         let svc = &s.st.service;
-        let q = |state: &str, oldest_first: bool, limit: i64| CaseQuery { state: Some(state.into()), oldest_first, limit };
+        let q =
+            |state: &str, oldest_first: bool, limit: i64| CaseQuery { state: Some(state.into()), oldest_first, limit };
         let queue = svc.case_list(user, q("submitted", true, 50)).await?;
         let returned = svc.case_list(user, q("returned", false, 20)).await?;
         let mut running = svc.case_list(user, q("accepted", false, 20)).await?;
@@ -131,7 +132,12 @@ pub async fn receipt(s: Session, Path(id): Path<String>) -> Response {
             number: v.row.number.clone(),
             bundle: names.bundle(&v.row.bundle),
             applicant: case.applicant.name.clone(),
-            applicant_code: case.applicant.credit_code.clone().or_else(|| case.applicant.id_number.clone()).unwrap_or_default(),
+            applicant_code: case
+                .applicant
+                .credit_code
+                .clone()
+                .or_else(|| case.applicant.id_number.clone())
+                .unwrap_or_default(),
             accepted: view::opt_ts(case.accepted_at),
             promised: t.limit(case.promised_limit),
             due: view::opt_ts(case.due_at),
@@ -217,7 +223,6 @@ pub async fn officer_queue(s: Session) -> Response {
 struct TaskPage {
     c: Ctx,
     id: String,
-    case_id: String,
     case_number: String,
     bundle: String,
     item: String,
@@ -254,21 +259,31 @@ fn task_page_of(s: &Session, v: &TaskView, posted: Option<&Posted>, problems: &[
         .iter()
         .map(|f| {
             let value = field_value(&f.code).map(serde_json::Value::String);
-            view::field_vm(&t, "r_", &f.code, t.pick(&f.label, &f.label_en), f.field_type, f.required, &f.options, value.as_ref(), problems)
+            view::field_vm(
+                &t,
+                "r_",
+                &f.code,
+                t.pick(&f.label, &f.label_en),
+                f.field_type,
+                f.required,
+                &f.options,
+                value.as_ref(),
+                problems,
+            )
         })
         .collect();
-    let problem = |field: &str| problems.iter().find(|p| p.field == field).map(|p| view::problem_text(&t, p)).unwrap_or_default();
+    let problem =
+        |field: &str| problems.iter().find(|p| p.field == field).map(|p| view::problem_text(&t, p)).unwrap_or_default();
     let mut result = Vec::new();
     if let Some(r) = &k.result {
         result.push((t.s("result.number").to_string(), r.number.clone()));
         result.push((t.s("result.holder").to_string(), r.holder.clone()));
         result.push((t.s("result.valid_from").to_string(), r.valid_from.to_string()));
-        result.extend(view::labelled(&names, &r.fields));
+        result.extend(view::labelled(&names, &r.licence, &r.fields));
     }
     TaskPage {
         c: s.ctx(),
         id: k.id.clone(),
-        case_id: v.case_id.clone(),
         case_number: v.case_number.clone(),
         bundle: names.bundle(&v.bundle),
         item: names.item(&k.item),
@@ -285,7 +300,11 @@ fn task_page_of(s: &Session, v: &TaskView, posted: Option<&Posted>, problems: &[
             .iter()
             .map(|f| (t.pick(&f.field.label, &f.field.label_en).to_string(), view::value_text(f.value.as_ref())))
             .collect(),
-        field_codes: v.fields.iter().map(|f| (f.field.code.clone(), t.pick(&f.field.label, &f.field.label_en).to_string())).collect(),
+        field_codes: v
+            .fields
+            .iter()
+            .map(|f| (f.field.code.clone(), t.pick(&f.field.label, &f.field.label_en).to_string()))
+            .collect(),
         materials: v
             .materials
             .iter()

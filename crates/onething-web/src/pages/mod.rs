@@ -14,6 +14,9 @@ pub(crate) mod i18n;
 mod session;
 mod view;
 
+#[cfg(test)]
+mod tests;
+
 use askama::Template;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -43,10 +46,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/cases/{id}", get(applicant::case_page))
         .route("/cases/{id}/form", get(applicant::form_page).post(applicant::save_form))
         .route("/cases/{id}/materials", get(applicant::materials_page))
-        .route(
-            "/cases/{id}/materials/{code}",
-            post(applicant::upload).layer(DefaultBodyLimit::max(upload_limit)),
-        )
+        .route("/cases/{id}/materials/{code}", post(applicant::upload).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/cases/{id}/materials/{code}/file", get(applicant::material_file))
         .route("/cases/{id}/review", get(applicant::review_page))
         .route("/cases/{id}/submit", post(applicant::submit))
@@ -85,12 +85,13 @@ pub struct Ctx {
 
 impl Ctx {
     /// The context of a page for a reader (signed in or not) at `path`.
-    pub fn new(lang: Lang, user: Option<&onething_service::User>, csrf: &str, path: &str) -> Ctx {
+    pub fn new(lang: Lang, user: Option<&onething_service::User>, csrf: &str, path: &str, department: &str) -> Ctx {
         let t = Tr::new(lang);
         let next = view::url_encode(path);
         let mut nav = Vec::new();
         let mut push = |href: &'static str, key: &'static str| {
-            let current = if href == "/" { path == "/" || path.starts_with("/bundles") } else { path.starts_with(href) };
+            let current =
+                if href == "/" { path == "/" || path.starts_with("/bundles") } else { path.starts_with(href) };
             nav.push(Nav { href, label: t.s(key), current });
         };
         let mut role = String::new();
@@ -113,8 +114,8 @@ impl Ctx {
                     push("/supervisor", "nav.supervisor");
                 }
                 role = u.roles.iter().map(|r| t.key("role", r.as_str())).collect::<Vec<_>>().join(" / ");
-                if let Some(d) = &u.department {
-                    role = format!("{role} · {d}");
+                if !department.is_empty() {
+                    role = format!("{role} · {department}");
                 }
             }
         }

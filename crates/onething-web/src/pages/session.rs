@@ -65,10 +65,8 @@ pub fn lang_of(headers: &HeaderMap, cookies: &HashMap<String, String>) -> Lang {
 
 /// Whether cookies must be Secure: always, except for plain http on a loopback host (development, tests).
 pub fn secure(headers: &HeaderMap) -> bool {
-    let forwarded_https = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let forwarded_https =
+        headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|p| p.eq_ignore_ascii_case("https"));
     if forwarded_https {
         return true;
     }
@@ -158,7 +156,10 @@ impl Session {
 
     pub fn ctx(&self) -> Ctx {
         let path = self.path.split('?').next().unwrap_or("/");
-        Ctx::new(self.lang, self.user.as_ref(), &self.csrf, path)
+        let names = super::view::Names { catalog: self.st.service.catalog(), t: self.t() };
+        let department =
+            self.user.as_ref().and_then(|u| u.department.as_deref()).map(|d| names.department(d)).unwrap_or_default();
+        Ctx::new(self.lang, self.user.as_ref(), &self.csrf, path, &department)
     }
 
     /// The signed-in user, or a redirect to the sign-in page.
@@ -404,6 +405,6 @@ pub async fn html_errors(State(st): State<AppState>, req: Request, next: Next) -
     let jar = cookies(&headers);
     let lang = lang_of(&headers, &jar);
     let _ = st;
-    let c = Ctx::new(lang, None, "", &path);
+    let c = Ctx::new(lang, None, "", &path, "");
     error_page(c, status, code).into_response()
 }

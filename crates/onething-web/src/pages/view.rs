@@ -55,10 +55,11 @@ impl Badge {
 pub struct FieldVm {
     /// The form field's name (`f_<code>` or `r_<code>`) and the element id.
     pub name: String,
-    pub code: String,
     pub label: String,
     /// `text`, `number`, `date`, `tel`, `email`, `select`.
     pub input: &'static str,
+    /// The catalogue type (`credit_code`, `id_number`, …).
+    pub kind: &'static str,
     pub required: bool,
     pub value: String,
     /// For selects: (value, label, selected).
@@ -116,9 +117,9 @@ pub fn field_vm(
     let error = problems.iter().find(|p| p.field == code).map(|p| problem_text(t, p)).unwrap_or_default();
     FieldVm {
         name: format!("{prefix}{code}"),
-        code: code.to_string(),
         label: label.to_string(),
         input,
+        kind: ty.as_str(),
         required,
         value,
         options,
@@ -164,7 +165,10 @@ pub struct Names<'a> {
 
 impl Names<'_> {
     pub fn department(&self, code: &str) -> String {
-        self.catalog.departments.get(code).map_or_else(|| code.to_string(), |d| self.t.pick(&d.name, &d.name_en).to_string())
+        self.catalog
+            .departments
+            .get(code)
+            .map_or_else(|| code.to_string(), |d| self.t.pick(&d.name, &d.name_en).to_string())
     }
 
     pub fn item(&self, code: &str) -> String {
@@ -172,19 +176,31 @@ impl Names<'_> {
     }
 
     pub fn material(&self, code: &str) -> String {
-        self.catalog.materials.get(code).map_or_else(|| code.to_string(), |d| self.t.pick(&d.name, &d.name_en).to_string())
+        self.catalog
+            .materials
+            .get(code)
+            .map_or_else(|| code.to_string(), |d| self.t.pick(&d.name, &d.name_en).to_string())
     }
 
     pub fn licence(&self, code: &str) -> String {
-        self.catalog.licences.get(code).map_or_else(|| code.to_string(), |d| self.t.pick(&d.name, &d.name_en).to_string())
+        self.catalog
+            .licences
+            .get(code)
+            .map_or_else(|| code.to_string(), |d| self.t.pick(&d.name, &d.name_en).to_string())
     }
 
     pub fn bundle(&self, code: &str) -> String {
-        self.catalog.bundles.get(code).map_or_else(|| code.to_string(), |d| self.t.pick(&d.name, &d.name_en).to_string())
+        self.catalog
+            .bundles
+            .get(code)
+            .map_or_else(|| code.to_string(), |d| self.t.pick(&d.name, &d.name_en).to_string())
     }
 
     pub fn source(&self, code: &str) -> String {
-        self.catalog.sources.get(code).map_or_else(|| code.to_string(), |d| self.t.pick(&d.name, &d.name_en).to_string())
+        self.catalog
+            .sources
+            .get(code)
+            .map_or_else(|| code.to_string(), |d| self.t.pick(&d.name, &d.name_en).to_string())
     }
 
     /// A field label of a bundle's items or of a licence type.
@@ -206,7 +222,35 @@ impl Names<'_> {
 /// Label/value rows (for reviews and results).
 pub type Rows = Vec<(String, String)>;
 
-/// The rows of a result's or form's values, labelled.
-pub fn labelled(names: &Names<'_>, values: &BTreeMap<String, Value>) -> Rows {
-    values.iter().map(|(k, v)| (names.field_label(k), value_text(Some(v)))).collect()
+/// The rows of a result's values, labelled, with a choice's label in place of its value, in the licence's field
+/// order.
+pub fn labelled(names: &Names<'_>, licence: &str, values: &BTreeMap<String, Value>) -> Rows {
+    let t = &names.t;
+    let fields = names.catalog.licences.get(licence).map(|l| l.fields.as_slice()).unwrap_or_default();
+    let mut rows: Rows = fields
+        .iter()
+        .filter_map(|f| {
+            let raw = value_text(values.get(&f.code));
+            if raw.is_empty() {
+                return None;
+            }
+            let shown = match (f.field_type, raw.as_str()) {
+                (FieldType::Bool, "true") => t.s("form.yes").to_string(),
+                (FieldType::Bool, "false") => t.s("form.no").to_string(),
+                _ => f
+                    .options
+                    .iter()
+                    .find(|c| c.value == raw)
+                    .map_or(raw.clone(), |c| t.pick(&c.label, &c.label_en).to_string()),
+            };
+            Some((t.pick(&f.label, &f.label_en).to_string(), shown))
+        })
+        .collect();
+    rows.extend(
+        values
+            .iter()
+            .filter(|(k, _)| !fields.iter().any(|f| &f.code == *k))
+            .map(|(k, v)| (names.field_label(k), value_text(Some(v)))),
+    );
+    rows
 }

@@ -1,0 +1,152 @@
+//! Latency histograms (microseconds, 3 significant digits), peak RSS from /proc, number formatting.
+
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+/// A latency histogram in microseconds, 1 µs to 10 minutes.
+#[derive(Clone)]
+pub struct Latency(Option<Histogram<u64>>);
+
+impl Latency {
+    pub fn new() -> Latency {
+        // The bounds are constants hdrhistogram accepts; `None` (never seen) would only leave the figures empty.
+        Latency(Histogram::new_with_bounds(1, 600_000_000, 3).ok())
+    }
+
+    pub fn record(&mut self, d: Duration) {
+        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1);
+        if let Some(h) = &mut self.0 {
+            h.saturating_record(us);
+        }
+    }
+
+    pub fn merge(&mut self, other: &Latency) {
+        if let (Some(a), Some(b)) = (&mut self.0, &other.0) {
+            // Same bounds on both sides: adding cannot fail; if it did, the figures would only be short.
+            let _ = a.add(b);
+        }
+    }
+
+    pub fn count(&self) -> u64 {
+        self.0.as_ref().map_or(0, Histogram::len)
+    }
+
+    /// The value at a quantile (0.5, 0.99), in microseconds.
+    pub fn quantile_us(&self, q: f64) -> u64 {
+        match &self.0 {
+            Some(h) if !h.is_empty() => h.value_at_quantile(q),
+            _ => 0,
+        }
+    }
+
+    pub fn p50(&self) -> String {
+        ms(self.quantile_us(0.5))
+    }
+
+    pub fn p99(&self) -> String {
+        ms(self.quantile_us(0.99))
+    }
+}
+
+/// Microseconds as milliseconds, e.g. `1.23 ms`, `0.087 ms`, `153 ms`.
+pub fn ms(us: u64) -> String {
+    let m = us as f64 / 1000.0;
+    if m >= 100.0 {
+        format!("{m:.0} ms")
+    } else if m >= 10.0 {
+        format!("{m:.1} ms")
+    } else if m >= 1.0 {
+        format!("{m:.2} ms")
+    } else {
+        format!("{m:.3} ms")
+    }
+}
+
+/// A rate with thousands separators, e.g. `12,345/s`.
+pub fn per_sec(n: f64) -> String {
+    format!("{}/s", thousands(n.round() as u64))
+}
+
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A field of a /proc status file, in KiB (e.g. `VmHWM`).
+fn status_kib(path: &str, field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let line = text.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// KiB as MB (10^6 bytes, the unit of the targets).
+fn mb(kib: u64) -> f64 {
+    kib as f64 * 1024.0 / 1e6
+}
+
+/// The peak resident set size of this process so far (VmHWM), in MB.
+pub fn peak_rss_mb() -> Option<f64> {
+    status_kib("/proc/self/status", "VmHWM:").map(mb)
+}
+
+/// The peak RSS of another process (e.g. a spawned server), in MB.
+pub fn peak_rss_of_mb(pid: u32) -> Option<f64> {
+    status_kib(&format!("/proc/{pid}/status"), "VmHWM:").map(mb)
+}
+
+/// Resets this process's peak RSS to its current RSS (Linux: `5` to /proc/self/clear_refs), so each backend's
+/// peak is its own. Best effort: without it the peak is that of the whole run so far.
+pub fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// The machine, in one line: cores, memory.
+pub fn machine() -> String {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let mem = status_kib("/proc/meminfo", "MemTotal:")
+        .map_or_else(String::new, |k| format!(", {:.1} GiB memory", k as f64 / 1024.0 / 1024.0));
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .map_or_else(String::new, |m| format!(" ({m})"));
+    format!("{cores} cores{cpu}{mem}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(ms(87), "0.087 ms");
+        assert_eq!(ms(1234), "1.23 ms");
+        assert_eq!(ms(153_400), "153 ms");
+    }
+
+    #[test]
+    fn quantiles() {
+        let mut l = Latency::new();
+        for i in 1..=100 {
+            l.record(Duration::from_micros(i * 10));
+        }
+        assert_eq!(l.count(), 100);
+        assert!((495..=505).contains(&l.quantile_us(0.5)), "{}", l.quantile_us(0.5));
+        assert!((985..=995).contains(&l.quantile_us(0.99)), "{}", l.quantile_us(0.99));
+    }
+}
