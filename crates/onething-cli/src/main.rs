@@ -4,6 +4,7 @@
 
 mod bench;
 mod catalog_dir;
+mod config;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -55,6 +56,15 @@ enum Command {
         /// only serves requests).
         #[arg(long, default_value_t = 10, env = "ONETHING_WORKER__INTERVAL_SECONDS")]
         sweep_seconds: u64,
+        /// A configuration file (colour thresholds, supervision rules); `onething config print-default`
+        /// prints one with every default.
+        #[arg(long, env = "ONETHING_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
     },
     /// Reports.
     Report {
@@ -121,6 +131,12 @@ struct DatabaseArgs {
 }
 
 #[derive(Subcommand)]
+enum ConfigCommand {
+    /// Prints the configuration file with every default, commented.
+    PrintDefault,
+}
+
+#[derive(Subcommand)]
 enum ReportCommand {
     /// The performance assessment (绩效考核) of a period: per department, per item, per bundle.
     Assessment {
@@ -184,8 +200,13 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { listen, data_dir, database, catalog, demo, max_upload_bytes, hours, sweep_seconds } => {
-            serve(ServeOptions { listen, data_dir, database, catalog, demo, max_upload_bytes, hours, sweep_seconds })
+        Command::Serve { listen, data_dir, database, catalog, demo, max_upload_bytes, hours, sweep_seconds, config } => {
+            let file = config::load(config.as_deref())?;
+            serve(ServeOptions { listen, data_dir, database, catalog, demo, max_upload_bytes, hours, sweep_seconds, file })
+        }
+        Command::Config { command: ConfigCommand::PrintDefault } => {
+            print!("{}", config::DEFAULT_TOML);
+            Ok(ExitCode::SUCCESS)
         }
         Command::Report { command: ReportCommand::Assessment { period, format, data_dir, database, catalog } } => {
             report_assessment(&period, format, &data_dir, &database, &catalog)
@@ -309,6 +330,7 @@ struct ServeOptions {
     max_upload_bytes: usize,
     hours: String,
     sweep_seconds: u64,
+    file: config::FileConfig,
 }
 
 /// Prints the performance assessment of a period, read from the store.
@@ -430,7 +452,12 @@ fn serve(o: ServeOptions) -> anyhow::Result<ExitCode> {
     runtime.block_on(async move {
         std::fs::create_dir_all(&o.data_dir).with_context(|| format!("creating {}", o.data_dir.display()))?;
         let store = open_store(&o.data_dir, &o.database, true).await?;
-        let config = onething_service::ServiceConfig { max_upload_bytes: o.max_upload_bytes, ..Default::default() };
+        let config = onething_service::ServiceConfig {
+            max_upload_bytes: o.max_upload_bytes,
+            thresholds: o.file.colours,
+            supervision: o.file.supervision.clone(),
+            ..Default::default()
+        };
         let service = onething_service::Service::start(
             store,
             files,

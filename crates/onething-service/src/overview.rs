@@ -173,11 +173,14 @@ impl Service {
     /// The open task of a row, its colour from its own row (see the module comment), or from `paused` — the
     /// pauses of its case when the case is paused right now.
     fn open_task(&self, row: TaskRow, paused: Option<&[Pause]>, now: Timestamp) -> Option<OpenTask> {
-        let task: Task = serde_json::from_value(row.doc.clone()).ok()?;
+        use serde::Deserialize;
+        let task = Task::deserialize(&row.doc).ok()?;
         let t = &self.config.thresholds;
-        let colour = match paused {
-            Some(pauses) => task.colour(pauses, &self.clock, now, t),
-            None => {
+        let colour = match (paused, task.due_at) {
+            (Some(pauses), _) => task.colour(pauses, &self.clock, now, t),
+            // Past its deadline (which already counts the pauses): overdue, without walking the clock.
+            (None, Some(due)) if now > due && task.ready_at.is_some() => Some(Colour::Red),
+            (None, _) => {
                 let pauses = self.equivalent_pauses(&task).unwrap_or_default();
                 task.colour(&pauses, &self.clock, now, t)
             }
@@ -218,18 +221,19 @@ impl Service {
         Some(vec![Pause { from, to: Some(to) }])
     }
 
-    /// The pauses of the cases paused right now (returned for correction by a department).
-    async fn paused_cases(&self) -> Result<HashMap<String, Vec<Pause>>, ServiceError> {
-        let rows = self
-            .store
-            .cases(&CaseFilter { state: Some("returned".into()), limit: 100_000, ..CaseFilter::default() })
-            .await?;
+    /// The pauses of the cases paused right now: a case is paused exactly while one of its tasks is returned
+    /// (a department's correction), so only those few cases are read.
+    async fn paused_cases(&self, returned: &[TaskRow]) -> Result<HashMap<String, Vec<Pause>>, ServiceError> {
         let mut out = HashMap::new();
-        for r in rows {
-            if let Ok(doc) = serde_json::from_value::<CaseDoc>(r.doc)
+        for r in returned {
+            if out.contains_key(&r.case_id) {
+                continue;
+            }
+            if let Some(row) = self.store.case(&r.case_id).await?
+                && let Ok(doc) = serde_json::from_value::<CaseDoc>(row.doc)
                 && doc.case.is_paused()
             {
-                out.insert(r.id, doc.case.pauses);
+                out.insert(r.case_id.clone(), doc.case.pauses);
             }
         }
         Ok(out)
@@ -251,17 +255,16 @@ impl Service {
         };
         let limit = limit.clamp(1, 500);
         let now = self.now();
-        let mut rows = Vec::new();
-        for state in [TaskState::Ready, TaskState::Returned] {
-            let filter = TaskFilter {
-                department: Some(department.clone()),
-                state: Some(state.as_str().into()),
-                case_id: None,
-                limit,
-            };
-            rows.extend(self.store.tasks(&filter).await?);
-        }
-        let paused = self.paused_cases().await?;
+        let filter = |state: TaskState| TaskFilter {
+            department: Some(department.clone()),
+            state: Some(state.as_str().into()),
+            case_id: None,
+            limit,
+        };
+        let returned = self.store.tasks(&filter(TaskState::Returned)).await?;
+        let paused = self.paused_cases(&returned).await?;
+        let mut rows = self.store.tasks(&filter(TaskState::Ready)).await?;
+        rows.extend(returned);
         let mut out: Vec<OpenTask> = rows
             .into_iter()
             .filter_map(|r| {
@@ -284,13 +287,19 @@ impl Service {
             return Err(ServiceError::Forbidden("only supervisors see the overview"));
         }
         let now = self.now();
-        let paused = self.paused_cases().await?;
+        let filter = |state: TaskState| TaskFilter {
+            state: Some(state.as_str().into()),
+            limit: 1_000_000,
+            ..TaskFilter::default()
+        };
+        let returned = self.store.tasks(&filter(TaskState::Returned)).await?;
+        let paused = self.paused_cases(&returned).await?;
         let mut out = Supervision::default();
         let mut alerts = Vec::new();
         let mut seen = HashSet::new();
-        for state in [TaskState::Ready, TaskState::Returned] {
-            let filter = TaskFilter { state: Some(state.as_str().into()), limit: 1_000_000, ..TaskFilter::default() };
-            for r in self.store.tasks(&filter).await? {
+        let ready = self.store.tasks(&filter(TaskState::Ready)).await?;
+        for batch in [ready, returned] {
+            for r in batch {
                 if !seen.insert(r.id.clone()) {
                     continue;
                 }

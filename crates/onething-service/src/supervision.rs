@@ -190,6 +190,7 @@ impl Service {
         let lease = now
             .checked_add(jiff::SignedDuration::from_secs(self.config.supervision.lease_seconds))
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        self.snapshot_colours(now).await?;
         let claimed = self.store.claim_watches(node, now, lease, self.config.supervision.batch).await?;
         let mut report = SweepReport { claimed: claimed.len(), ..SweepReport::default() };
         for w in claimed {
@@ -206,6 +207,42 @@ impl Service {
             }
         }
         Ok(report)
+    }
+
+    /// Once a day, the colour mix of open tasks and milestones by department (`colour_snapshot` records, one
+    /// per China date), so the dashboard can show trends without replaying the log. Derived data, like an index:
+    /// it changes no state, so it carries no event; two nodes writing the same day write the same row.
+    async fn snapshot_colours(&self, now: Timestamp) -> Result<(), ServiceError> {
+        let day = now.to_zoned(onething_core::calendar::china_tz()).date().to_string();
+        if self.store.record("colour_snapshot", &day).await?.is_some() {
+            return Ok(());
+        }
+        let tasks = self.store.colour_counts("task:").await?;
+        let milestones = self.store.colour_counts("milestone:").await?;
+        let record = RecordRow {
+            kind: "colour_snapshot".into(),
+            id: day.clone(),
+            case_id: None,
+            owner: None,
+            department: None,
+            state: "taken".into(),
+            created_at: now,
+            updated_at: now,
+            doc: serde_json::json!({ "date": day, "tasks": tasks, "milestones": milestones }),
+        };
+        self.store.commit(Changeset { records: vec![record], ..Changeset::default() }).await?;
+        Ok(())
+    }
+
+    /// The daily colour mixes of the last `days` snapshots, oldest first (for trend charts).
+    pub async fn colour_trend(&self, user: &crate::User, days: i64) -> Result<Vec<serde_json::Value>, ServiceError> {
+        Self::supervisor_view(user)?;
+        let mut rows = self
+            .store
+            .records(&RecordFilter { kind: "colour_snapshot".into(), limit: days, ..RecordFilter::default() })
+            .await?;
+        rows.reverse();
+        Ok(rows.into_iter().map(|r| r.doc).collect())
     }
 
     async fn process_watch(&self, w: WatchRow, now: Timestamp) -> Result<Outcome, ServiceError> {

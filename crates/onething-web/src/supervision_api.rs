@@ -34,7 +34,8 @@ pub async fn overview(State(s): State<AppState>, Auth(user): Auth) -> ApiResult 
         .iter()
         .map(|w| json!({ "subject": w.subject, "case_id": w.case_id, "department": w.department, "due_at": w.due_at.map(ts) }))
         .collect();
-    Ok(Json(json!({ "counts": counts, "red": red })).into_response())
+    let trend = s.service.colour_trend(&user, 30).await?;
+    Ok(Json(json!({ "counts": counts, "red": red, "trend": trend })).into_response())
 }
 
 #[derive(Deserialize)]
