@@ -5,6 +5,7 @@
 mod bench;
 mod catalog_dir;
 mod config;
+mod transfer;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -107,6 +108,33 @@ enum Command {
     },
     /// Measure throughput and latency against the machine's limits
     Bench(bench::BenchArgs),
+    /// Export the whole installation (catalogue versions, users, cases, tasks, the files' index, events with
+    /// their hash chain, supervision records) as JSON Lines, to move it to another database (SQLite ⇄
+    /// PostgreSQL) with `onething import`. Stop the server first. The material files are not in the export:
+    /// copy the data directory's files/ directory alongside (the export checks that every indexed file is there).
+    Export {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The data directory (its SQLite database without --database-url; its files/ are checked).
+        #[arg(long, default_value = "data", env = "ONETHING_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The file to write (written under a temporary name, renamed when complete); stdout when absent.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Import an `onething export` into a new, empty installation, verbatim: the event chain verifies after,
+    /// and is checked. Refuses a target that holds any data, and a truncated or damaged export (before
+    /// writing anything).
+    Import {
+        /// The export file.
+        input: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The data directory (its SQLite database without --database-url, created if missing; copy the old
+        /// files/ directory into it).
+        #[arg(long, default_value = "data", env = "ONETHING_DATA_DIR")]
+        data_dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -200,9 +228,29 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { listen, data_dir, database, catalog, demo, max_upload_bytes, hours, sweep_seconds, config } => {
+        Command::Serve {
+            listen,
+            data_dir,
+            database,
+            catalog,
+            demo,
+            max_upload_bytes,
+            hours,
+            sweep_seconds,
+            config,
+        } => {
             let file = config::load(config.as_deref())?;
-            serve(ServeOptions { listen, data_dir, database, catalog, demo, max_upload_bytes, hours, sweep_seconds, file })
+            serve(ServeOptions {
+                listen,
+                data_dir,
+                database,
+                catalog,
+                demo,
+                max_upload_bytes,
+                hours,
+                sweep_seconds,
+                file,
+            })
         }
         Command::Config { command: ConfigCommand::PrintDefault } => {
             print!("{}", config::DEFAULT_TOML);
@@ -213,6 +261,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Audit { command: AuditCommand::Verify { data_dir, database } } => audit_verify(&data_dir, &database),
         Command::Bench(args) => bench::run(args),
+        Command::Export { database, data_dir, output } => transfer::export(&data_dir, &database, output.as_deref()),
+        Command::Import { input, database, data_dir } => transfer::import(&input, &data_dir, &database),
         Command::Catalog { command: CatalogCommand::Check { dir } } => {
             let files = catalog_dir::read(&dir)?;
             match onething_core::catalog::Catalog::load(&files) {

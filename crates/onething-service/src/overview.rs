@@ -14,7 +14,7 @@ use std::sync::{LazyLock, Mutex};
 use jiff::{SignedDuration, Timestamp};
 use onething_core::calendar::Pause;
 use onething_core::case::{Task, TaskState};
-use onething_core::colour::Colour;
+use onething_core::colour::{Colour, colour};
 use onething_core::duration::WorkingDuration;
 use onething_store::{CaseFilter, CaseRow, Changeset, NewEvent, TaskFilter, TaskRow};
 use sha2::{Digest, Sha256};
@@ -207,11 +207,38 @@ impl Service {
         })
     }
 
+    /// The colour of an open task from the few fields of its row that decide it (no full read of the task):
+    /// its start, limit and deadline; with the case's pauses when the case is paused right now.
+    fn light_colour(&self, doc: &serde_json::Value, paused: Option<&[Pause]>, now: Timestamp) -> Option<Colour> {
+        use serde::Deserialize;
+        let ts = |k: &str| doc.get(k).and_then(|v| v.as_str()).and_then(|v| v.parse::<Timestamp>().ok());
+        let start = ts("ready_at")?;
+        let due = ts("due_at");
+        let limit = WorkingDuration::deserialize(doc.get("limit")?).ok()?;
+        let t = &self.config.thresholds;
+        match (paused, due) {
+            (Some(pauses), _) => colour(&self.clock, start, limit, pauses, now, t).ok(),
+            (None, Some(due)) if now > due => Some(Colour::Red),
+            (None, due) => {
+                let pauses = self.pauses_equivalent(start, limit, due).unwrap_or_default();
+                colour(&self.clock, start, limit, &pauses, now, t).ok()
+            }
+        }
+    }
+
     /// One closed pause right after the task's start, as long as the working time its deadline was moved by.
     fn equivalent_pauses(&self, task: &Task) -> Option<Vec<Pause>> {
-        let start = task.ready_at?;
-        let due = task.due_at?;
-        let plain = self.clock.add(start, task.limit).ok()?;
+        self.pauses_equivalent(task.ready_at?, task.limit, task.due_at)
+    }
+
+    fn pauses_equivalent(
+        &self,
+        start: Timestamp,
+        limit: WorkingDuration,
+        due: Option<Timestamp>,
+    ) -> Option<Vec<Pause>> {
+        let due = due?;
+        let plain = self.clock.add(start, limit).ok()?;
         let paused = self.clock.between(plain, due).ok()?;
         if paused == 0 {
             return Some(Vec::new());
@@ -296,6 +323,7 @@ impl Service {
         let paused = self.paused_cases(&returned).await?;
         let mut out = Supervision::default();
         let mut alerts = Vec::new();
+        let mut candidates = Vec::new();
         let mut seen = HashSet::new();
         let ready = self.store.tasks(&filter(TaskState::Ready)).await?;
         for batch in [ready, returned] {
@@ -304,19 +332,24 @@ impl Service {
                     continue;
                 }
                 let p = paused.get(&r.case_id).map(Vec::as_slice);
-                let Some(t) = self.open_task(r, p, now) else { continue };
+                let c = self.light_colour(&r.doc, p, now);
                 out.open_tasks += 1;
-                out.counts.entry(t.task.department.clone()).or_insert([0; 5])[colour_index(t.colour)] += 1;
-                if matches!(t.colour, Some(Colour::Red | Colour::Yellow)) {
-                    alerts.push(t);
+                out.counts.entry(r.department.clone()).or_insert([0; 5])[colour_index(c)] += 1;
+                if matches!(c, Some(Colour::Red | Colour::Yellow)) {
+                    candidates.push((c, r.due_at, r));
                 }
             }
         }
-        // Red ones the latest first, then yellow ones by deadline.
-        alerts.sort_by(|a, b| match (a.colour, b.colour) {
-            (Some(Colour::Red), Some(Colour::Red)) => b.late_minutes.cmp(&a.late_minutes),
-            _ => urgency(a, b),
-        });
+        // Red ones the latest first (the earliest deadline is the latest), then yellow ones by deadline; only
+        // those shown are read in full.
+        candidates.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.id.cmp(&b.2.id)));
+        candidates.truncate(alert_limit);
+        for (_, _, r) in candidates {
+            let p = paused.get(&r.case_id).map(Vec::as_slice);
+            if let Some(t) = self.open_task(r, p, now) {
+                alerts.push(t);
+            }
+        }
         alerts.truncate(alert_limit);
         for t in &mut alerts {
             self.fill_case(t).await?;

@@ -34,6 +34,12 @@
 //! connection sets its `search_path` to it when it connects, and the migrations and their `_sqlx_migrations`
 //! table land there too. The tests use a fresh schema per test and [`PostgresOptions::drop_schema`] afterwards.
 //!
+//! # Moving an installation
+//!
+//! [`Store::dump`] reads a table in key order (text keys in the "C" collation, as SQLite orders them);
+//! [`Store::restore`] inserts rows verbatim in one transaction that locks the table against other writers.
+//! Like a commit, a restore holds a permit of the gate and runs in a task of its own.
+//!
 //! # Types
 //!
 //! Instants are BIGINT unix milliseconds (UTC); JSON documents and lists are TEXT, so that they — and the event
@@ -42,7 +48,9 @@
 
 mod commit;
 mod rows;
+mod transfer;
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,7 +58,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use onething_store::{
     CaseFilter, CaseRow, CatalogVersionRow, Changeset, ColourCount, Committed, EventRow, IdempotencyRow, MaterialRow,
-    RecordFilter, RecordRow, Store, StoreError, TaskFilter, TaskRow, TokenRow, UserRow, WatchRow,
+    RecordFilter, RecordRow, Store, StoreError, Table, TaskFilter, TaskRow, TokenRow, UserRow, WatchRow,
 };
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, Executor, Postgres, QueryBuilder};
@@ -141,6 +149,10 @@ pub struct PostgresStore {
     /// Every commit holds a permit while it runs; `close` takes them all (waiting for the commits under way),
     /// then closes the gate, so that later commits are refused.
     gate: Arc<Semaphore>,
+    /// The greatest key of each table this store restored rows into, as the last restore left it: a further
+    /// batch of the same table is accepted only while the table still ends there. Held for a whole restore, so
+    /// restores through one store run one at a time.
+    restored: Arc<tokio::sync::Mutex<HashMap<Table, String>>>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -179,7 +191,12 @@ impl PostgresStore {
             return Err(StoreError::Backend(format!("cannot migrate {shown}: {e}")));
         }
         tracing::info!(url = %shown, schema = ?options.schema, "postgres store open");
-        Ok(PostgresStore { options, pool, gate: Arc::new(Semaphore::new(GATE_PERMITS as usize)) })
+        Ok(PostgresStore {
+            options,
+            pool,
+            gate: Arc::new(Semaphore::new(GATE_PERMITS as usize)),
+            restored: Arc::new(tokio::sync::Mutex::new(HashMap::new())),
+        })
     }
 
     /// The options the store was opened with.
@@ -605,6 +622,43 @@ impl Store for PostgresStore {
         .await
         .map_err(db_error)?;
         found.iter().map(rows::task).collect()
+    }
+
+    async fn dump(
+        &self,
+        table: Table,
+        after: Option<String>,
+        limit_: i64,
+    ) -> Result<Vec<serde_json::Value>, StoreError> {
+        let after = after.map(|a| table.parse_cursor(&a)).transpose()?;
+        let found = transfer::select(table, after, limit(limit_), false)
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        found.iter().map(|row| transfer::row(table, row)).collect()
+    }
+
+    async fn restore(&self, table: Table, rows: Vec<serde_json::Value>) -> Result<(), StoreError> {
+        let rows = rows.iter().map(|row| table.cells(row)).collect::<Result<Vec<_>, _>>()?;
+        let permit = Arc::clone(&self.gate).acquire_owned().await.map_err(|_| StoreError::Closed)?;
+        let mut restored = Arc::clone(&self.restored).lock_owned().await;
+        let pool = self.pool.clone();
+        // In a task of its own, as a commit: the outcome and the key it leaves are decided together.
+        tokio::spawn(async move {
+            let previous = restored.get(&table).cloned();
+            let done = transfer::restore(&pool, table, previous.as_deref(), &rows).await;
+            if let Ok(last) = &done {
+                match last {
+                    Some(last) => restored.insert(table, last.clone()),
+                    None => restored.remove(&table),
+                };
+            }
+            drop(permit);
+            done.map(|_| ())
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("the restore task failed: {e}")))?
     }
 
     async fn close(&self) {

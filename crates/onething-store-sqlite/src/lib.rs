@@ -30,6 +30,11 @@
 //! Reads go through a separate pool of read-only connections; in WAL mode they run beside the writer and see
 //! every committed batch.
 //!
+//! # Moving an installation
+//!
+//! [`Store::dump`] reads a table in key order through the readers; [`Store::restore`] inserts rows verbatim as
+//! a job of the writer (see the `writer` module), so that the chain head it keeps in memory follows.
+//!
 //! # Settings
 //!
 //! `journal_mode=WAL`, `synchronous=FULL` (NORMAL only when asked: it may lose the last commits on power loss,
@@ -37,6 +42,7 @@
 //! documents are TEXT.
 
 mod rows;
+mod transfer;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -46,7 +52,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use onething_store::{
     CaseFilter, CaseRow, CatalogVersionRow, Changeset, ColourCount, Committed, EventRow, IdempotencyRow, MaterialRow,
-    RecordFilter, RecordRow, Store, StoreError, TaskFilter, TaskRow, TokenRow, UserRow, WatchRow,
+    RecordFilter, RecordRow, Store, StoreError, Table, TaskFilter, TaskRow, TokenRow, UserRow, WatchRow,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, QueryBuilder, Sqlite};
@@ -56,7 +62,7 @@ use tokio::task::JoinHandle;
 use crate::rows::{
     case_columns, db_error, event_columns, millis, record_columns, task_columns, user_columns, watch_columns,
 };
-use crate::writer::{Claim, Message, Writer};
+use crate::writer::{Claim, Message, Restore, Writer};
 
 /// The schema, embedded at compile time.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -486,6 +492,28 @@ impl Store for SqliteStore {
         .await
         .map_err(db_error)?;
         found.iter().map(rows::task).collect()
+    }
+
+    async fn dump(
+        &self,
+        table: Table,
+        after: Option<String>,
+        limit_: i64,
+    ) -> Result<Vec<serde_json::Value>, StoreError> {
+        let after = after.map(|a| table.parse_cursor(&a)).transpose()?;
+        let found = transfer::select(table, after, limit(limit_), false)
+            .build()
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_error)?;
+        found.iter().map(|row| transfer::row(table, row)).collect()
+    }
+
+    async fn restore(&self, table: Table, rows: Vec<serde_json::Value>) -> Result<(), StoreError> {
+        let rows = rows.iter().map(|row| table.cells(row)).collect::<Result<Vec<_>, _>>()?;
+        let (reply, answer) = oneshot::channel();
+        self.send(Message::Restore(Restore { table, rows }, reply)).await?;
+        answer.await.map_err(|_| writer_gone())?
     }
 
     async fn close(&self) {

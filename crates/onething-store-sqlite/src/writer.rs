@@ -10,13 +10,19 @@
 //! run one after another on the one connection, inside a transaction that holds SQLite's write lock, so a claim
 //! is atomic against every other writer, in this process or another.
 //!
+//! A restore (`onething import`) is a job too: it inserts a batch of rows verbatim — events and the chain head
+//! included — so it takes the same lock and the same savepoint, and the head in memory is re-read from the
+//! database after it.
+//!
 //! The head of the global event chain lives in writer memory. A job works on a tentative head that becomes the
 //! batch's head only when the job's savepoint is released, and the batch's head becomes the writer's only when
 //! the batch is committed, so a rolled-back job or batch never leaves a hole in `seq` or a wrong head.
 
+use std::collections::HashMap;
+
 use onething_store::{
-    CaseRow, CaseWrite, Changeset, Committed, EventRow, GENESIS, NewEvent, RecordRow, StoreError, WatchRow, WatchWrite,
-    event_hash, to_millis,
+    CaseRow, CaseWrite, Cell, Changeset, Committed, EventRow, GENESIS, NewEvent, RecordRow, StoreError, Table,
+    WatchRow, WatchWrite, event_hash, to_millis,
 };
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{Connection, Row};
@@ -30,6 +36,16 @@ pub(crate) type Reply = oneshot::Sender<Result<Committed, StoreError>>;
 
 /// The reply to one claim.
 pub(crate) type ClaimReply = oneshot::Sender<Result<Vec<WatchRow>, StoreError>>;
+
+/// The reply to one restore.
+pub(crate) type RestoreReply = oneshot::Sender<Result<(), StoreError>>;
+
+/// Rows to insert verbatim into one table (see [`onething_store::Store::restore`]), checked against the
+/// table's columns already.
+pub(crate) struct Restore {
+    pub(crate) table: Table,
+    pub(crate) rows: Vec<Vec<Cell>>,
+}
 
 /// A claim of due watches (see [`onething_store::Store::claim_watches`]); instants in unix milliseconds.
 pub(crate) struct Claim {
@@ -47,6 +63,8 @@ pub(crate) enum Message {
     Commit(Box<Changeset>, Reply),
     /// Claim due watches and answer with them when their leases are durable (or the claim failed).
     Claim(Claim, ClaimReply),
+    /// Insert rows verbatim and answer when they are durable (or refused).
+    Restore(Restore, RestoreReply),
     /// Report the settings of the write connection.
     Pragmas(oneshot::Sender<Result<Pragmas, StoreError>>),
 }
@@ -58,12 +76,14 @@ type Head = (i64, String);
 enum Job {
     Commit(Box<Changeset>, Reply),
     Claim(Claim, ClaimReply),
+    Restore(Restore, RestoreReply),
 }
 
 /// Where the answer to a job goes.
 enum Answer {
     Commit(Reply),
     Claim(ClaimReply),
+    Restore(RestoreReply),
 }
 
 impl Answer {
@@ -76,6 +96,9 @@ impl Answer {
             Answer::Claim(reply) => {
                 let _ = reply.send(Err(e));
             }
+            Answer::Restore(reply) => {
+                let _ = reply.send(Err(e));
+            }
         }
     }
 }
@@ -85,6 +108,7 @@ impl Job {
         match self {
             Job::Commit(_, reply) => Answer::Commit(reply).fail(e),
             Job::Claim(_, reply) => Answer::Claim(reply).fail(e),
+            Job::Restore(_, reply) => Answer::Restore(reply).fail(e),
         }
     }
 }
@@ -93,6 +117,7 @@ impl Job {
 enum Pending {
     Commit(Reply, Box<Committed>),
     Claim(ClaimReply, Vec<WatchRow>),
+    Restore(RestoreReply),
 }
 
 impl Pending {
@@ -105,6 +130,9 @@ impl Pending {
                 // A claimant that stopped waiting leaves its watches leased until the lease runs out.
                 let _ = reply.send(Ok(claimed));
             }
+            Pending::Restore(reply) => {
+                let _ = reply.send(Ok(()));
+            }
         }
     }
 
@@ -112,6 +140,7 @@ impl Pending {
         match self {
             Pending::Commit(reply, _) => Answer::Commit(reply).fail(e),
             Pending::Claim(reply, _) => Answer::Claim(reply).fail(e),
+            Pending::Restore(reply) => Answer::Restore(reply).fail(e),
         }
     }
 }
@@ -121,6 +150,9 @@ pub(crate) struct Writer {
     rx: mpsc::Receiver<Message>,
     head: Head,
     max_batch: usize,
+    /// The greatest key of each table this writer restored rows into, as it stood after the last committed
+    /// restore: a further batch of the same table is accepted only while the table still ends there.
+    restored: HashMap<Table, String>,
 }
 
 impl Writer {
@@ -130,7 +162,7 @@ impl Writer {
         max_batch: usize,
     ) -> Result<Writer, StoreError> {
         let head = read_head(&mut conn).await?;
-        Ok(Writer { conn, rx, head, max_batch: max_batch.max(1) })
+        Ok(Writer { conn, rx, head, max_batch: max_batch.max(1), restored: HashMap::new() })
     }
 
     /// Runs until every sender is gone (the store was closed or dropped) and the queue is drained.
@@ -143,6 +175,7 @@ impl Writer {
                 match message {
                     Message::Commit(change, reply) => jobs.push(Job::Commit(change, reply)),
                     Message::Claim(claim, reply) => jobs.push(Job::Claim(claim, reply)),
+                    Message::Restore(restore, reply) => jobs.push(Job::Restore(restore, reply)),
                     Message::Pragmas(reply) => others.push(reply),
                 }
                 if jobs.len() < self.max_batch {
@@ -172,6 +205,7 @@ impl Writer {
             return;
         }
         let mut head = self.head.clone();
+        let mut restored = self.restored.clone();
         let mut pending: Vec<Pending> = Vec::with_capacity(size);
         let mut jobs = jobs.into_iter();
         while let Some(job) = jobs.next() {
@@ -187,6 +221,20 @@ impl Writer {
                     Ok(claimed) => Ok(Pending::Claim(reply, claimed)),
                     Err(e) => Err((e, Answer::Claim(reply))),
                 },
+                Job::Restore(restore, reply) => {
+                    let previous = restored.get(&restore.table).map(String::as_str);
+                    match self.restore_job(&restore, previous).await {
+                        Ok((last, new_head)) => {
+                            match last {
+                                Some(last) => restored.insert(restore.table, last),
+                                None => restored.remove(&restore.table),
+                            };
+                            head = new_head;
+                            Ok(Pending::Restore(reply))
+                        }
+                        Err(e) => Err((e, Answer::Restore(reply))),
+                    }
+                }
             };
             match outcome {
                 Ok(done) => pending.push(done),
@@ -222,6 +270,7 @@ impl Writer {
         }
         // Durable now: only from here on is anything acknowledged.
         self.head = head;
+        self.restored = restored;
         tracing::debug!(jobs = size, succeeded = pending.len(), "write batch committed");
         for p in pending {
             p.succeed();
@@ -250,6 +299,21 @@ impl Writer {
         self.open_job().await?;
         let claimed = claim_watches(&mut self.conn, claim).await;
         self.close_job(claimed).await
+    }
+
+    /// Restores rows inside a savepoint of its own; returns the table's greatest key afterwards and the chain
+    /// head as it now stands (a restore of `chain_head` moves it).
+    async fn restore_job(
+        &mut self,
+        restore: &Restore,
+        previous: Option<&str>,
+    ) -> Result<(Option<String>, Head), JobError> {
+        self.open_job().await?;
+        let done = match crate::transfer::restore(&mut self.conn, restore.table, previous, &restore.rows).await {
+            Ok(last) => read_head(&mut self.conn).await.map(|head| (last, head)),
+            Err(e) => Err(e),
+        };
+        self.close_job(done).await
     }
 
     /// Sets the savepoint of a job.

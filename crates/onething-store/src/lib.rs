@@ -32,6 +32,10 @@ pub enum StoreError {
     /// The store is shutting down and takes no more writes.
     #[error("the store is closed")]
     Closed,
+    /// [`Store::restore`] was asked to write into a table that already holds rows (or a chain head that is not
+    /// at [`GENESIS`]): an import never mixes two installations.
+    #[error("the table {table} already holds rows: restore only into a new, empty installation")]
+    NotEmpty { table: String },
 }
 
 /// A case row: indexed columns for queries plus the service's document.
@@ -169,6 +173,53 @@ pub struct EventRow {
     /// The hash of the previous event of the same case ([`GENESIS`] for its first, or when `case_id` is None).
     pub case_prev_hash: String,
     pub hash: String,
+}
+
+impl EventRow {
+    /// An event from a row of [`Table::Events`] as [`Store::dump`] gives it (to check a chain being exported).
+    pub fn from_dump(row: &serde_json::Value) -> Result<EventRow, StoreError> {
+        // `cells` checked every column against its type, in the order of the schema.
+        let mut cells = Table::Events.cells(row)?.into_iter();
+        let mut next = || cells.next().unwrap_or(Cell::Text(None));
+        let seq = integer(next())?;
+        let id = required(next())?;
+        let case_id = optional(next())?;
+        let kind = required(next())?;
+        let actor = required(next())?;
+        let at_ms = integer(next())?;
+        let at = Timestamp::from_millisecond(at_ms)
+            .map_err(|e| StoreError::Backend(format!("event {seq}: instant {at_ms} is out of range: {e}")))?;
+        Ok(EventRow {
+            seq,
+            id,
+            case_id,
+            kind,
+            actor,
+            at,
+            payload: required(next())?,
+            prev_hash: required(next())?,
+            case_prev_hash: required(next())?,
+            hash: required(next())?,
+        })
+    }
+}
+
+fn integer(cell: Cell) -> Result<i64, StoreError> {
+    match cell {
+        Cell::Integer(Some(n)) => Ok(n),
+        _ => Err(StoreError::Backend("an event row: expected an integer".to_string())),
+    }
+}
+
+fn required(cell: Cell) -> Result<String, StoreError> {
+    optional(cell)?.ok_or_else(|| StoreError::Backend("an event row: expected a string".to_string()))
+}
+
+fn optional(cell: Cell) -> Result<Option<String>, StoreError> {
+    match cell {
+        Cell::Text(v) => Ok(v),
+        Cell::Integer(_) => Err(StoreError::Backend("an event row: expected a string".to_string())),
+    }
 }
 
 /// A watched deadline (督办监控): the colour last recorded for a running clock (a task, a case, a project
@@ -370,8 +421,297 @@ pub trait Store: Send + Sync + 'static {
     async fn count_records(&self, filter: &RecordFilter) -> Result<i64, StoreError>;
     /// Tasks updated in [since, until) — for the performance assessment of a period.
     async fn tasks_updated_between(&self, since: Timestamp, until: Timestamp) -> Result<Vec<TaskRow>, StoreError>;
+    /// Rows of one table, verbatim, for moving an installation (`onething export`): at most `limit` rows (0 or
+    /// less: the default cap of the lists) in the order of the table's key ([`Table::key`], text compared byte
+    /// by byte), starting after the key `after` (a [`Table::cursor`] of the last row of the previous page;
+    /// `None` from the start). Each row is a JSON object with every column of [`Table::columns`]: TEXT as a
+    /// string (JSON documents and event payloads as their stored text), INTEGER as a number (instants are unix
+    /// milliseconds), NULL as null.
+    async fn dump(&self, table: Table, after: Option<String>, limit: i64)
+    -> Result<Vec<serde_json::Value>, StoreError>;
+    /// Inserts rows as [`Store::dump`] gave them, verbatim and in one transaction (`onething import`): events
+    /// keep their seq, hashes and payload text; `number_sequences` and `chain_head` their stored values. Nothing
+    /// is recomputed, so the chain verifies afterwards exactly as it did at the source.
+    ///
+    /// Refused with [`StoreError::NotEmpty`] when the table already holds rows — `chain_head` when it is not at
+    /// genesis — with one exception, so that a large table can be restored in batches: further calls on the
+    /// same store handle may add to a table that handle itself restored, as long as nothing else wrote to it
+    /// since (its greatest key is still the one the last batch left). A row that is not an object of exactly
+    /// the table's columns, with the right types, is a [`StoreError::Backend`] failure and nothing is written.
+    async fn restore(&self, table: Table, rows: Vec<serde_json::Value>) -> Result<(), StoreError>;
     /// Flushes and stops taking writes; pending commits finish first.
     async fn close(&self);
+}
+
+/// A table of the store, for [`Store::dump`] and [`Store::restore`]: moving a whole installation between
+/// backends. Both backends have the same tables with the same columns (TEXT and INTEGER only), so a row dumped
+/// from one restores into the other unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Table {
+    CatalogVersions,
+    Users,
+    Tokens,
+    Cases,
+    Tasks,
+    Materials,
+    Idempotency,
+    NumberSequences,
+    Events,
+    ChainHead,
+    Watches,
+    Records,
+}
+
+/// The type of a column, as both backends store it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    /// TEXT: names, ids, hashes, JSON documents as text.
+    Text,
+    /// INTEGER (BIGINT on PostgreSQL): counters, versions, instants as unix milliseconds.
+    Integer,
+}
+
+/// A column of a [`Table`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    pub name: &'static str,
+    pub ty: ColumnType,
+    pub nullable: bool,
+}
+
+/// One value of a row, typed after its column; `None` is NULL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    Text(Option<String>),
+    Integer(Option<i64>),
+}
+
+const fn text(name: &'static str) -> Column {
+    Column { name, ty: ColumnType::Text, nullable: false }
+}
+const fn text_null(name: &'static str) -> Column {
+    Column { name, ty: ColumnType::Text, nullable: true }
+}
+const fn int(name: &'static str) -> Column {
+    Column { name, ty: ColumnType::Integer, nullable: false }
+}
+const fn int_null(name: &'static str) -> Column {
+    Column { name, ty: ColumnType::Integer, nullable: true }
+}
+
+// The columns of every table, in the order of the migrations; the key columns come first (see `Table::key`).
+const CATALOG_VERSIONS: &[Column] = &[text("version"), text("files"), int("loaded_at")];
+const USERS: &[Column] =
+    &[text("id"), text("username"), text("password_hash"), text("roles"), text_null("department"), int("created_at")];
+const TOKENS: &[Column] = &[text("token_hash"), text("user_id"), int("created_at"), int("expires_at")];
+const CASES: &[Column] = &[
+    text("id"),
+    text("number"),
+    text("bundle"),
+    text("catalog_version"),
+    text("state"),
+    text_null("owner"),
+    int_null("due_at"),
+    int("created_at"),
+    int("updated_at"),
+    int("version"),
+    text("doc"),
+];
+const TASKS: &[Column] = &[
+    text("id"),
+    text("case_id"),
+    text("item"),
+    text("department"),
+    text("state"),
+    int_null("due_at"),
+    int("updated_at"),
+    text("doc"),
+];
+const MATERIALS: &[Column] =
+    &[text("case_id"), text("material"), text("sha256"), int("size"), text("media_type"), int("uploaded_at")];
+const IDEMPOTENCY: &[Column] = &[text("scope"), text("key"), text("body_sha256"), text("case_id"), int("created_at")];
+const NUMBER_SEQUENCES: &[Column] = &[text("prefix"), int("last")];
+const EVENTS: &[Column] = &[
+    int("seq"),
+    text("id"),
+    text_null("case_id"),
+    text("kind"),
+    text("actor"),
+    int("at"),
+    text("payload"),
+    text("prev_hash"),
+    text("case_prev_hash"),
+    text("hash"),
+];
+const CHAIN_HEAD: &[Column] = &[int("id"), int("seq"), text("hash")];
+const WATCHES: &[Column] = &[
+    text("subject"),
+    text_null("case_id"),
+    text_null("department"),
+    text("colour"),
+    int_null("next_check_at"),
+    int_null("due_at"),
+    int("version"),
+    text_null("lease_owner"),
+    int_null("lease_until"),
+];
+const RECORDS: &[Column] = &[
+    text("kind"),
+    text("id"),
+    text_null("case_id"),
+    text_null("owner"),
+    text_null("department"),
+    text("state"),
+    int("created_at"),
+    int("updated_at"),
+    text("doc"),
+];
+
+impl Table {
+    /// Every table, in an order that respects the foreign keys (cases before their tasks and materials): the
+    /// order to restore in.
+    pub const ALL: [Table; 12] = [
+        Table::CatalogVersions,
+        Table::Users,
+        Table::Tokens,
+        Table::Cases,
+        Table::Tasks,
+        Table::Materials,
+        Table::Idempotency,
+        Table::NumberSequences,
+        Table::Events,
+        Table::ChainHead,
+        Table::Watches,
+        Table::Records,
+    ];
+
+    /// The table's name in the database and in export files (snake_case, stable).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Table::CatalogVersions => "catalog_versions",
+            Table::Users => "users",
+            Table::Tokens => "tokens",
+            Table::Cases => "cases",
+            Table::Tasks => "tasks",
+            Table::Materials => "materials",
+            Table::Idempotency => "idempotency",
+            Table::NumberSequences => "number_sequences",
+            Table::Events => "events",
+            Table::ChainHead => "chain_head",
+            Table::Watches => "watches",
+            Table::Records => "records",
+        }
+    }
+
+    /// The table of a [`Table::name`].
+    pub fn from_name(name: &str) -> Option<Table> {
+        Table::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// Every column, in the order of the schema.
+    pub const fn columns(self) -> &'static [Column] {
+        match self {
+            Table::CatalogVersions => CATALOG_VERSIONS,
+            Table::Users => USERS,
+            Table::Tokens => TOKENS,
+            Table::Cases => CASES,
+            Table::Tasks => TASKS,
+            Table::Materials => MATERIALS,
+            Table::Idempotency => IDEMPOTENCY,
+            Table::NumberSequences => NUMBER_SEQUENCES,
+            Table::Events => EVENTS,
+            Table::ChainHead => CHAIN_HEAD,
+            Table::Watches => WATCHES,
+            Table::Records => RECORDS,
+        }
+    }
+
+    /// The columns of the primary key (the first of [`Table::columns`]): the order of [`Store::dump`].
+    pub fn key(self) -> &'static [Column] {
+        let n = match self {
+            Table::Materials | Table::Idempotency | Table::Records => 2,
+            _ => 1,
+        };
+        &self.columns()[..n]
+    }
+
+    /// A row as [`Store::dump`] returns it: a JSON object of the columns.
+    pub fn row(self, cells: Vec<Cell>) -> serde_json::Value {
+        let mut row = serde_json::Map::new();
+        for (column, cell) in self.columns().iter().zip(cells) {
+            let value = match cell {
+                Cell::Text(v) => v.map_or(serde_json::Value::Null, serde_json::Value::String),
+                Cell::Integer(v) => v.map_or(serde_json::Value::Null, serde_json::Value::from),
+            };
+            row.insert(column.name.to_string(), value);
+        }
+        serde_json::Value::Object(row)
+    }
+
+    /// The cells of a row given to [`Store::restore`], in column order: it must be an object with exactly the
+    /// table's columns, each of its type (or null where the column allows it).
+    pub fn cells(self, row: &serde_json::Value) -> Result<Vec<Cell>, StoreError> {
+        let bad = |why: String| StoreError::Backend(format!("a row of {}: {why}", self.name()));
+        let Some(object) = row.as_object() else {
+            return Err(bad("not a JSON object".to_string()));
+        };
+        if let Some(extra) = object.keys().find(|k| !self.columns().iter().any(|c| c.name == k.as_str())) {
+            return Err(bad(format!("unknown column {extra:?}")));
+        }
+        self.columns()
+            .iter()
+            .map(|column| {
+                let value =
+                    object.get(column.name).ok_or_else(|| bad(format!("the column {} is missing", column.name)))?;
+                cell(*column, value).ok_or_else(|| {
+                    let ty = match column.ty {
+                        ColumnType::Text => "a string",
+                        ColumnType::Integer => "an integer",
+                    };
+                    let null = if column.nullable { " or null" } else { "" };
+                    bad(format!("the column {} must be {ty}{null}, not {value}", column.name))
+                })
+            })
+            .collect()
+    }
+
+    /// The cursor for [`Store::dump`]'s `after`: the key of `row`, as a JSON array.
+    pub fn cursor(self, row: &serde_json::Value) -> Result<String, StoreError> {
+        let key: Vec<serde_json::Value> =
+            self.key().iter().map(|c| row.get(c.name).cloned().unwrap_or(serde_json::Value::Null)).collect();
+        self.key_cells(&serde_json::Value::Array(key.clone()))?;
+        serde_json::to_string(&key).map_err(|e| StoreError::Backend(format!("cannot encode a cursor: {e}")))
+    }
+
+    /// The key cells of a [`Table::cursor`].
+    pub fn parse_cursor(self, cursor: &str) -> Result<Vec<Cell>, StoreError> {
+        let value: serde_json::Value = serde_json::from_str(cursor)
+            .map_err(|e| StoreError::Backend(format!("bad cursor {cursor:?} for {}: {e}", self.name())))?;
+        self.key_cells(&value)
+    }
+
+    fn key_cells(self, key: &serde_json::Value) -> Result<Vec<Cell>, StoreError> {
+        let bad = || StoreError::Backend(format!("bad key {key} for {}", self.name()));
+        let values = key.as_array().filter(|v| v.len() == self.key().len()).ok_or_else(bad)?;
+        self.key().iter().zip(values).map(|(column, value)| cell(*column, value).ok_or_else(bad)).collect()
+    }
+}
+
+impl std::fmt::Display for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A JSON value as a cell of `column`, if it fits.
+fn cell(column: Column, value: &serde_json::Value) -> Option<Cell> {
+    match (column.ty, value) {
+        (ColumnType::Text, serde_json::Value::Null) if column.nullable => Some(Cell::Text(None)),
+        (ColumnType::Integer, serde_json::Value::Null) if column.nullable => Some(Cell::Integer(None)),
+        (ColumnType::Text, serde_json::Value::String(s)) => Some(Cell::Text(Some(s.clone()))),
+        (ColumnType::Integer, serde_json::Value::Number(n)) => n.as_i64().map(|n| Cell::Integer(Some(n))),
+        _ => None,
+    }
 }
 
 /// The hash of an event: SHA-256 (hex) over its fields and both previous hashes, each on its own line.
@@ -506,4 +846,74 @@ pub async fn verify_chain(store: &dyn Store) -> Result<ChainReport, StoreError> 
     }
     let head = store.chain_head().await?;
     Ok(v.finish(head))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn tables_have_stable_unique_names() {
+        let names: Vec<&str> = Table::ALL.iter().map(|t| t.name()).collect();
+        let unique: std::collections::BTreeSet<&str> = names.iter().copied().collect();
+        assert_eq!(unique.len(), Table::ALL.len());
+        for t in Table::ALL {
+            assert_eq!(Table::from_name(t.name()), Some(t));
+            assert_eq!(t.to_string(), t.name());
+            assert!(!t.key().is_empty() && t.key().iter().all(|c| !c.nullable), "{t}");
+        }
+        assert_eq!(Table::from_name("sqlite_master"), None);
+        // Foreign keys: the cases come before what points at them.
+        let at = |t: Table| Table::ALL.iter().position(|x| *x == t).unwrap();
+        assert!(at(Table::Cases) < at(Table::Tasks) && at(Table::Cases) < at(Table::Materials));
+        assert!(at(Table::Events) < at(Table::ChainHead));
+    }
+
+    #[test]
+    fn rows_are_checked_against_the_columns() {
+        let row = serde_json::json!({ "prefix": "YJS20261130", "last": 17 });
+        let cells = Table::NumberSequences.cells(&row).unwrap();
+        assert_eq!(cells, [Cell::Text(Some("YJS20261130".into())), Cell::Integer(Some(17))]);
+        assert_eq!(Table::NumberSequences.row(cells), row);
+        assert_eq!(Table::NumberSequences.cursor(&row).unwrap(), r#"["YJS20261130"]"#);
+        assert_eq!(Table::NumberSequences.parse_cursor(r#"["YJS20261130"]"#).unwrap().len(), 1);
+
+        let refused = |row: serde_json::Value| Table::NumberSequences.cells(&row).unwrap_err().to_string();
+        assert!(refused(serde_json::json!({ "prefix": "A" })).contains("last is missing"));
+        assert!(refused(serde_json::json!({ "prefix": "A", "last": 1, "x": 2 })).contains("unknown column \"x\""));
+        assert!(refused(serde_json::json!({ "prefix": "A", "last": "1" })).contains("must be an integer"));
+        assert!(refused(serde_json::json!({ "prefix": null, "last": 1 })).contains("must be a string"));
+        assert!(refused(serde_json::json!({ "prefix": "A", "last": 1.5 })).contains("must be an integer"));
+        assert!(refused(serde_json::json!(["A", 1])).contains("not a JSON object"));
+        // Nullable columns take null.
+        let watch = serde_json::json!({
+            "subject": "task:1", "case_id": null, "department": null, "colour": "green", "next_check_at": null,
+            "due_at": 5, "version": 1, "lease_owner": null, "lease_until": null
+        });
+        assert_eq!(Table::Watches.cells(&watch).unwrap()[1], Cell::Text(None));
+        // Cursors of composite keys, and bad cursors.
+        let material = serde_json::json!({ "case_id": "c", "material": "m", "sha256": "s", "size": 1,
+            "media_type": "application/pdf", "uploaded_at": 0 });
+        assert_eq!(Table::Materials.cursor(&material).unwrap(), r#"["c","m"]"#);
+        assert!(Table::Materials.parse_cursor(r#"["c"]"#).is_err());
+        assert!(Table::Events.parse_cursor(r#"["1"]"#).is_err());
+        assert!(Table::Events.parse_cursor("nonsense").is_err());
+    }
+
+    #[test]
+    fn events_come_back_from_their_rows() {
+        let at = Timestamp::from_millisecond(1_796_083_200_123).unwrap();
+        let hash = event_hash(1, "e1", Some("c1"), "case_filed", "u1", at, "{}", GENESIS, GENESIS);
+        let row = serde_json::json!({
+            "seq": 1, "id": "e1", "case_id": "c1", "kind": "case_filed", "actor": "u1", "at": 1_796_083_200_123_i64,
+            "payload": "{}", "prev_hash": GENESIS, "case_prev_hash": GENESIS, "hash": hash
+        });
+        let event = EventRow::from_dump(&row).unwrap();
+        assert_eq!((event.seq, event.at, event.case_id.as_deref()), (1, at, Some("c1")));
+        let mut v = ChainVerifier::default();
+        assert!(v.feed(&event));
+        assert_eq!(v.finish((1, hash)).broken, None);
+    }
 }

@@ -20,7 +20,7 @@ use onething_store::{CaseRow, Store, TaskFilter, TaskRow};
 use serde_json::{Value, json};
 
 use super::progress::Progress;
-use super::stats::Latency;
+use super::stats::{CpuMark, CpuUse, Latency};
 
 /// The bundle every lifecycle files.
 pub const BUNDLE: &str = "open-transport-company";
@@ -228,6 +228,7 @@ pub struct LifeResult {
     pub errors: u64,
     pub first_error: Option<String>,
     pub seconds: f64,
+    pub cpu: CpuUse,
     /// Events committed during the phase (= commits: each carries exactly one).
     pub events: i64,
     pub ops: Vec<(&'static str, Latency)>,
@@ -262,6 +263,7 @@ pub async fn run(
     let bar = progress.bar(lifecycles as u64, &format!("{backend} (b) lifecycles"));
     let next = Arc::new(AtomicUsize::new(0));
     let ids = Arc::new(Mutex::new(Vec::with_capacity(lifecycles)));
+    let cpu = CpuMark::now();
     let start = Instant::now();
     let mut joins = Vec::new();
     for _ in 0..clients.max(1) {
@@ -306,6 +308,7 @@ pub async fn run(
         first_error = first_error.or(f);
     }
     let seconds = start.elapsed().as_secs_f64();
+    let cpu = cpu.since();
     bar.finish_and_clear();
     let (head_after, _) = store.chain_head().await?;
     let case_ids = ids.lock().map(|v| v.clone()).unwrap_or_default();
@@ -323,6 +326,7 @@ pub async fn run(
         errors,
         first_error,
         seconds,
+        cpu,
         events: head_after - head_before,
         ops: OPERATIONS.iter().copied().zip(all.by_op).collect(),
         lifecycle: all.lifecycle,

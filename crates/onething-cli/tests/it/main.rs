@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod architecture;
+mod bench;
 mod calendar;
 mod catalog;
 mod kill;
@@ -12,6 +13,7 @@ mod plan;
 mod roles;
 mod serve;
 mod server;
+mod transfer;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -42,8 +42,13 @@ impl TestServer {
 
     /// A server on a given data directory (to restart on the same data), with extra arguments.
     pub fn start_in(dir: &Path, extra: &[&str]) -> TestServer {
+        TestServer::start_on(dir, db_args_for(dir), extra)
+    }
+
+    /// A server on a given data directory and database (`db_args` empty: SQLite in the data directory, whatever
+    /// `ONETHING_TEST_POSTGRES_URL` says), with extra arguments.
+    pub fn start_on(dir: &Path, db_args: Vec<String>, extra: &[&str]) -> TestServer {
         let dir_arg = dir.display().to_string();
-        let db_args = db_args_for(dir);
         let mut args = vec!["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir", &dir_arg];
         args.extend(db_args.iter().map(String::as_str));
         args.extend_from_slice(extra);

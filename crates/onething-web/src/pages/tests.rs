@@ -169,9 +169,8 @@ async fn sign_in_sets_a_safe_cookie_and_goes_to_the_role_home() {
     let token = pair(&c).trim_start_matches("ot_session=").to_string();
     assert!(app.service.authenticate(&token).await.is_ok());
     // Wrong password: the form again, with the message next to the field.
-    let r =
-        send(&app, post("/login", &pre, &[("_csrf", &form[0].1), ("username", "clerk"), ("password", "nope-nope")]))
-            .await;
+    let r = send(&app, post("/login", &pre, &[("_csrf", form[0].1), ("username", "clerk"), ("password", "nope-nope")]))
+        .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert!(r.body.contains("用户名或密码不正确") && r.body.contains("aria-invalid=\"true\""), "{}", r.body);
 }
