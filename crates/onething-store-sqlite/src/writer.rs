@@ -207,6 +207,10 @@ impl Writer {
         let mut head = self.head.clone();
         let mut restored = self.restored.clone();
         let mut pending: Vec<Pending> = Vec::with_capacity(size);
+        // A job that failed its check is answered after the batch ends too: its failure may rest on a row that
+        // an earlier job of this batch wrote (a duplicate idempotency key, a newer version), and the caller
+        // must be able to read that row when it hears why.
+        let mut failed: Vec<(StoreError, Answer)> = Vec::new();
         let mut jobs = jobs.into_iter();
         while let Some(job) = jobs.next() {
             let outcome = match job {
@@ -240,7 +244,7 @@ impl Writer {
                 Ok(done) => pending.push(done),
                 Err((JobError::Failed(e), answer)) => {
                     // This job alone failed and was rolled back to its savepoint: the batch goes on.
-                    answer.fail(e);
+                    failed.push((e, answer));
                 }
                 Err((JobError::Poisoned(e), answer)) => {
                     // The transaction is in an unknown state (SQLite may have rolled it back itself): give up
@@ -255,6 +259,9 @@ impl Writer {
                     for job in jobs {
                         job.fail(StoreError::Backend(message.clone()));
                     }
+                    for (e, answer) in failed {
+                        answer.fail(e);
+                    }
                     return;
                 }
             }
@@ -266,6 +273,9 @@ impl Writer {
             for p in pending {
                 p.fail(StoreError::Backend(message.clone()));
             }
+            for (e, answer) in failed {
+                answer.fail(e);
+            }
             return;
         }
         // Durable now: only from here on is anything acknowledged.
@@ -274,6 +284,9 @@ impl Writer {
         tracing::debug!(jobs = size, succeeded = pending.len(), "write batch committed");
         for p in pending {
             p.succeed();
+        }
+        for (e, answer) in failed {
+            answer.fail(e);
         }
     }
 
