@@ -36,7 +36,7 @@ pub use cases::{
 pub use files::FileStore;
 pub use oversight::{EscalationInput, NoteInput, RATING_LEVELS, RatingInput, recipient_keys};
 pub use overview::{CaseQuery, CaseSummary, OpenTask, Supervision};
-pub use projects::{ImportReport, Milestone, Project, RowError};
+pub use projects::{ImportReport, Milestone, Project, ProjectBoard, ProjectLine, RowError};
 pub use supervision::{SupervisionConfig, SweepReport};
 
 /// Where "now" comes from: the system clock in production, a settable one in tests.

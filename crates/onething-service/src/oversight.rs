@@ -345,3 +345,34 @@ impl Service {
         self.commit_record(user, record, "review_answered", payload, Vec::new()).await
     }
 }
+
+impl Service {
+    /// How many of the user's notices are unread (one indexed count per recipient key; for the navigation badge).
+    pub async fn unread_notices(&self, user: &User) -> Result<i64, ServiceError> {
+        let mut unread = 0;
+        for key in recipient_keys(user) {
+            unread += self
+                .store
+                .count_records(&RecordFilter {
+                    kind: "notice".into(),
+                    owner: Some(key),
+                    state: Some("unread".into()),
+                    ..RecordFilter::default()
+                })
+                .await?;
+        }
+        Ok(unread)
+    }
+
+    /// The rating of a case (好差评), if given: for whoever rated it, clerks, supervisors and administrators,
+    /// and officers of a department that took part.
+    pub async fn case_rating(&self, user: &User, case_id: &str) -> Result<Option<RecordRow>, ServiceError> {
+        let Some(r) = self.store.record("rating", case_id).await? else { return Ok(None) };
+        let own = r.owner.as_deref() == Some(user.id.as_str());
+        let department = user.has(Role::Officer)
+            && user.department.as_deref().is_some_and(|d| {
+                r.doc["departments"].as_array().is_some_and(|a| a.iter().any(|x| x.as_str() == Some(d)))
+            });
+        if own || user.reads_all() || department { Ok(Some(r)) } else { Ok(None) }
+    }
+}

@@ -8,7 +8,7 @@
 //! resolved since the task became ready), so the task's colour is computed from its own row with one
 //! equivalent pause. Only the cases paused right now (returned by a department) are read in full.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{LazyLock, Mutex};
 
 use jiff::{SignedDuration, Timestamp};
@@ -80,6 +80,72 @@ pub struct Supervision {
     /// All open tasks counted.
     pub open_tasks: u64,
 }
+
+/// What decides an open task's colour, read once from its row.
+#[derive(Debug, Clone)]
+struct Light {
+    id: String,
+    case_id: String,
+    department: String,
+    returned: bool,
+    start: Option<Timestamp>,
+    due: Option<Timestamp>,
+    limit: Option<WorkingDuration>,
+}
+
+impl Light {
+    fn of(row: &TaskRow) -> Light {
+        use serde::Deserialize;
+        let ts = |k: &str| row.doc.get(k).and_then(|v| v.as_str()).and_then(|v| v.parse::<Timestamp>().ok());
+        Light {
+            id: row.id.clone(),
+            case_id: row.case_id.clone(),
+            department: row.department.clone(),
+            returned: row.state == TaskState::Returned.as_str(),
+            start: ts("ready_at"),
+            due: row.due_at,
+            limit: row.doc.get("limit").and_then(|v| WorkingDuration::deserialize(v).ok()),
+        }
+    }
+
+    fn is_open(row: &TaskRow) -> bool {
+        row.state == TaskState::Ready.as_str() || row.state == TaskState::Returned.as_str()
+    }
+}
+
+/// The open tasks of a store (ready or returned), kept up to date from the event log: every change of a task
+/// commits with an event of its case, so after the events since the last look only those cases' tasks are read
+/// again. The whole set is read only the first time, after a large gap, or when the log is not the one indexed
+/// (its event at the indexed position has another hash).
+#[derive(Debug, Default)]
+struct OpenIndex {
+    seq: i64,
+    hash: String,
+    tasks: HashMap<String, Light>,
+    by_case: HashMap<String, Vec<String>>,
+}
+
+impl OpenIndex {
+    fn put_case(&mut self, case_id: &str, rows: &[TaskRow]) {
+        for id in self.by_case.remove(case_id).unwrap_or_default() {
+            self.tasks.remove(&id);
+        }
+        let open: Vec<Light> = rows.iter().filter(|r| Light::is_open(r)).map(Light::of).collect();
+        if !open.is_empty() {
+            self.by_case.insert(case_id.to_string(), open.iter().map(|l| l.id.clone()).collect());
+        }
+        for l in open {
+            self.tasks.insert(l.id.clone(), l);
+        }
+    }
+}
+
+/// One index per store (by the store's address; the event hash check catches a reused address).
+type Indexes = HashMap<usize, std::sync::Arc<tokio::sync::Mutex<OpenIndex>>>;
+static INDEXES: LazyLock<Mutex<Indexes>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// The most events applied incrementally; a larger gap reads every open task again.
+const MAX_EVENTS: i64 = 20_000;
 
 fn colour_index(c: Option<Colour>) -> usize {
     match c {
@@ -207,16 +273,12 @@ impl Service {
         })
     }
 
-    /// The colour of an open task from the few fields of its row that decide it (no full read of the task):
-    /// its start, limit and deadline; with the case's pauses when the case is paused right now.
-    fn light_colour(&self, doc: &serde_json::Value, paused: Option<&[Pause]>, now: Timestamp) -> Option<Colour> {
-        use serde::Deserialize;
-        let ts = |k: &str| doc.get(k).and_then(|v| v.as_str()).and_then(|v| v.parse::<Timestamp>().ok());
-        let start = ts("ready_at")?;
-        let due = ts("due_at");
-        let limit = WorkingDuration::deserialize(doc.get("limit")?).ok()?;
+    /// The colour of an open task from what decides it: its start, limit and deadline; with the case's pauses
+    /// when the case is paused right now.
+    fn light_colour(&self, l: &Light, paused: Option<&[Pause]>, now: Timestamp) -> Option<Colour> {
+        let (start, limit) = (l.start?, l.limit?);
         let t = &self.config.thresholds;
-        match (paused, due) {
+        match (paused, l.due) {
             (Some(pauses), _) => colour(&self.clock, start, limit, pauses, now, t).ok(),
             (None, Some(due)) if now > due => Some(Colour::Red),
             (None, due) => {
@@ -224,6 +286,61 @@ impl Service {
                 colour(&self.clock, start, limit, &pauses, now, t).ok()
             }
         }
+    }
+
+    /// The open-task index of this store, brought up to date.
+    async fn open_index(&self) -> Result<std::sync::Arc<tokio::sync::Mutex<OpenIndex>>, ServiceError> {
+        let key = std::sync::Arc::as_ptr(&self.store) as *const () as usize;
+        let index = match INDEXES.lock() {
+            Ok(mut m) => m.entry(key).or_default().clone(),
+            Err(_) => return Err(ServiceError::Internal("the open-task index is poisoned".into())),
+        };
+        {
+            let mut ix = index.lock().await;
+            let (head_seq, head_hash) = self.store.chain_head().await?;
+            if ix.seq == head_seq && ix.hash == head_hash && head_seq > 0 {
+                drop(ix);
+                return Ok(index);
+            }
+            let same_log = ix.seq > 0
+                && ix.seq <= head_seq
+                && head_seq - ix.seq <= MAX_EVENTS
+                && self.store.events_after(ix.seq - 1, 1).await?.first().is_some_and(|e| e.hash == ix.hash);
+            if same_log {
+                let mut cases = std::collections::BTreeSet::new();
+                let mut after = ix.seq;
+                while after < head_seq {
+                    let page = self.store.events_after(after, 5_000).await?;
+                    let Some(last) = page.last() else { break };
+                    after = last.seq;
+                    cases.extend(page.into_iter().filter_map(|e| e.case_id));
+                }
+                for case_id in cases {
+                    let rows = self
+                        .store
+                        .tasks(&TaskFilter { case_id: Some(case_id.clone()), limit: 1_000, ..TaskFilter::default() })
+                        .await?;
+                    ix.put_case(&case_id, &rows);
+                }
+            } else {
+                let mut fresh = OpenIndex::default();
+                let mut by_case: HashMap<String, Vec<TaskRow>> = HashMap::new();
+                for state in [TaskState::Ready, TaskState::Returned] {
+                    let f =
+                        TaskFilter { state: Some(state.as_str().into()), limit: 10_000_000, ..TaskFilter::default() };
+                    for r in self.store.tasks(&f).await? {
+                        by_case.entry(r.case_id.clone()).or_default().push(r);
+                    }
+                }
+                for (case_id, rows) in by_case {
+                    fresh.put_case(&case_id, &rows);
+                }
+                *ix = fresh;
+            }
+            ix.seq = head_seq;
+            ix.hash = head_hash;
+        }
+        Ok(index)
     }
 
     /// One closed pause right after the task's start, as long as the working time its deadline was moved by.
@@ -308,43 +425,45 @@ impl Service {
     }
 
     /// The supervisor's overview: every open task by department × colour, and the red and yellow ones (at most
-    /// `alert_limit`, the latest first) with their case.
+    /// `alert_limit`, the latest first) with their case. The open tasks come from an index kept up to date from
+    /// the event log (see [`OpenIndex`]); their colours are computed at every call, for now.
     pub async fn supervision(&self, user: &User, alert_limit: usize) -> Result<Supervision, ServiceError> {
         if !(user.has(Role::Supervisor) || user.has(Role::Admin)) {
             return Err(ServiceError::Forbidden("only supervisors see the overview"));
         }
         let now = self.now();
-        let filter = |state: TaskState| TaskFilter {
-            state: Some(state.as_str().into()),
-            limit: 1_000_000,
-            ..TaskFilter::default()
-        };
-        let returned = self.store.tasks(&filter(TaskState::Returned)).await?;
-        let paused = self.paused_cases(&returned).await?;
-        let mut out = Supervision::default();
-        let mut alerts = Vec::new();
-        let mut candidates = Vec::new();
-        let mut seen = HashSet::new();
-        let ready = self.store.tasks(&filter(TaskState::Ready)).await?;
-        for batch in [ready, returned] {
-            for r in batch {
-                if !seen.insert(r.id.clone()) {
-                    continue;
-                }
-                let p = paused.get(&r.case_id).map(Vec::as_slice);
-                let c = self.light_colour(&r.doc, p, now);
-                out.open_tasks += 1;
-                out.counts.entry(r.department.clone()).or_insert([0; 5])[colour_index(c)] += 1;
-                if matches!(c, Some(Colour::Red | Colour::Yellow)) {
-                    candidates.push((c, r.due_at, r));
-                }
+        let index = self.open_index().await?;
+        let ix = index.lock().await;
+        // A case is paused exactly while one of its tasks is returned: read those few cases for their pauses.
+        let mut paused: HashMap<String, Vec<Pause>> = HashMap::new();
+        for l in ix.tasks.values().filter(|l| l.returned) {
+            if paused.contains_key(&l.case_id) {
+                continue;
+            }
+            if let Some(row) = self.store.case(&l.case_id).await?
+                && let Ok(doc) = serde_json::from_value::<CaseDoc>(row.doc)
+                && doc.case.is_paused()
+            {
+                paused.insert(l.case_id.clone(), doc.case.pauses);
             }
         }
-        // Red ones the latest first (the earliest deadline is the latest), then yellow ones by deadline; only
-        // those shown are read in full.
-        candidates.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.id.cmp(&b.2.id)));
+        let mut out = Supervision::default();
+        let mut candidates = Vec::new();
+        for l in ix.tasks.values() {
+            let p = paused.get(&l.case_id).map(Vec::as_slice);
+            let c = self.light_colour(l, p, now);
+            out.open_tasks += 1;
+            out.counts.entry(l.department.clone()).or_insert([0; 5])[colour_index(c)] += 1;
+            if matches!(c, Some(Colour::Red | Colour::Yellow)) {
+                candidates.push((c, l.due, l.id.clone()));
+            }
+        }
+        drop(ix);
+        let mut alerts = Vec::new();
+        candidates.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
         candidates.truncate(alert_limit);
-        for (_, _, r) in candidates {
+        for (_, _, id) in candidates {
+            let Some(r) = self.store.task(&id).await? else { continue };
             let p = paused.get(&r.case_id).map(Vec::as_slice);
             if let Some(t) = self.open_task(r, p, now) {
                 alerts.push(t);

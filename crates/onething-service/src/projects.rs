@@ -411,6 +411,70 @@ impl Service {
     }
 }
 
+/// A project on the board with the colour of each milestone at read time (`None` once done).
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectLine {
+    pub project: Project,
+    pub colours: Vec<Option<colour::Colour>>,
+}
+
+/// One page of the projects board, with the colours of every open milestone counted over all projects.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectBoard {
+    pub total: usize,
+    /// Open milestones by colour: green, blue, yellow, red, then those whose clock cannot tell.
+    pub counts: [u64; 5],
+    /// Milestones done.
+    pub done: u64,
+    pub projects: Vec<ProjectLine>,
+}
+
+impl Service {
+    /// The projects board (newest first): `limit` projects from `offset`, each milestone's colour computed from
+    /// its start and limit at read time, and the counts by colour over all projects. One query; the colours are
+    /// arithmetic on the working calendar.
+    pub async fn project_board(&self, user: &User, offset: usize, limit: usize) -> Result<ProjectBoard, ServiceError> {
+        let all = self.list_projects(user, 100_000).await?;
+        let now = self.now();
+        let t = &self.config.thresholds;
+        let mut counts = [0u64; 5];
+        let mut done = 0u64;
+        let mut projects = Vec::new();
+        let total = all.len();
+        for (i, p) in all.into_iter().enumerate() {
+            let colours: Vec<Option<colour::Colour>> = p
+                .milestones
+                .iter()
+                .map(|m| {
+                    if m.done_at.is_some() {
+                        return None;
+                    }
+                    colour::colour(&self.clock, p.start, m.limit, &[], now, t).ok()
+                })
+                .collect();
+            for (m, c) in p.milestones.iter().zip(&colours) {
+                match (m.done_at, c) {
+                    (Some(_), _) => done += 1,
+                    (None, Some(c)) => {
+                        let i = match c {
+                            colour::Colour::Green => 0,
+                            colour::Colour::Blue => 1,
+                            colour::Colour::Yellow => 2,
+                            colour::Colour::Red => 3,
+                        };
+                        counts[i] += 1;
+                    }
+                    (None, None) => counts[4] += 1,
+                }
+            }
+            if i >= offset && projects.len() < limit {
+                projects.push(ProjectLine { project: p, colours });
+            }
+        }
+        Ok(ProjectBoard { total, counts, done, projects })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

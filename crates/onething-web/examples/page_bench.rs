@@ -243,7 +243,11 @@ async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().collect();
     let cases: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let requests: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(300);
-    let dir = tempfile::tempdir()?;
+    // Under target/ when run from the workspace: other tools may clean the system's temporary directory.
+    let dir = match tempfile::Builder::new().prefix("page-bench-").tempdir_in("target") {
+        Ok(d) => d,
+        Err(_) => tempfile::tempdir()?,
+    };
     let store = onething_store_sqlite::SqliteStore::open(onething_store_sqlite::SqliteOptions::new(
         dir.path().join("bench.db"),
     ))
@@ -348,7 +352,14 @@ async fn main() -> Result<(), Error> {
         ("officer queue", "/officer".into(), &officer),
         ("officer task", format!("/officer/tasks/{task}"), &officer),
         ("supervisor", "/supervisor".into(), &supervisor),
+        // The same, with a write (an upload: one event) before each request, so each one catches up first.
+        ("supervisor (writes)", "/supervisor".into(), &supervisor),
     ];
+    let applicant_user = service
+        .authenticate_session(applicant.trim_start_matches("ot_session="), jiff::SignedDuration::from_hours(1))
+        .await?;
+    let draft_plan = service.get_case(&applicant_user, &draft).await?.plan;
+    let material = draft_plan.materials.first().map(|m| m.code.clone()).ok_or("no material")?;
     let total = service.store().count_cases().await?;
     println!(
         "page latency over HTTP/1.1 keep-alive on 127.0.0.1, {total} cases (seeded in {seed_secs:.0} s), {requests} requests per page"
@@ -359,6 +370,10 @@ async fn main() -> Result<(), Error> {
         let mut times = Vec::with_capacity(requests);
         let mut last = (0, 0);
         for n in 0..requests + 10 {
+            if name.ends_with("(writes)") {
+                let bytes = format!("%PDF-1.4\n% {n}\n%%EOF\n");
+                service.upload_material(&applicant_user, &draft, &material, bytes.as_bytes()).await?;
+            }
             let t0 = Instant::now();
             last = client.get(path, cookie).await?;
             if n >= 10 {

@@ -30,7 +30,7 @@ pub struct KillArgs {
     #[arg(long, default_value_t = 8)]
     clients: usize,
     /// SIGKILL the server once this many operations were acknowledged.
-    #[arg(long, default_value_t = 400)]
+    #[arg(long, default_value_t = 1000)]
     kill_after: usize,
 }
 
@@ -206,7 +206,7 @@ async fn burst_and_check(
 ) -> anyhow::Result<Outcome> {
     let catalog = crate::catalog_dir::load(&args.target.catalog)?;
     let results = Arc::new(life::results_by_item(&catalog));
-    let mut server = Server::start(dir, db_args, &args.target.catalog).await?;
+    let mut server = Server::start(dir, db_args, &args.target.catalog, true).await?;
     let api = server.client()?;
     let tokens = Tokens::login(&api, &catalog).await?;
 
@@ -268,7 +268,7 @@ async fn burst_and_check(
 
     // Restart on the same data and check every acknowledged operation.
     let spinner = progress.spinner(&format!("{name} kill: checking"));
-    let mut server = Server::start(dir, db_args, &args.target.catalog).await?;
+    let mut server = Server::start(dir, db_args, &args.target.catalog, false).await?;
     let api = server.client()?;
     let applicant = api.login("applicant").await?;
     let clerk = api.login("clerk").await?;

@@ -5,8 +5,11 @@
 //!
 //! The rows are synthetic but shaped like real ones: every case and task carries the document of a concluded
 //! lifecycle case from (b) (so rows have a real size), each open task has a watch with its colour and deadline,
-//! each case one `case_imported` event, and the tasks follow each bundle's compiled plan (its departments and
-//! dependencies).
+//! and the tasks follow each bundle's compiled plan (its departments and dependencies). With `--load-events`
+//! each case also gets one `case_imported` event; without (the default), the load is an import of fixtures
+//! without history — on PostgreSQL every event is serialised by the chain-head lock, which would make the load
+//! itself a measure of that lock (see (a)) and take most of an hour. The history query reads the lifecycle
+//! cases of (b), whose histories are real.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -105,7 +108,7 @@ struct Loaded {
 
 /// The changeset of loaded case `i`. Synthetic on purpose: with the trivial rows of (a), the one deliberate
 /// exception to "only the service builds changesets" (see the module documentation of `bench`).
-fn case_changeset(shapes: &Shapes, i: u64) -> (Changeset, Loaded) {
+fn case_changeset(shapes: &Shapes, i: u64, with_event: bool) -> (Changeset, Loaded) {
     let mut mix = Mix::new(i);
     let bundle = &shapes.bundles[usize::try_from(mix.below(shapes.bundles.len() as u64)).unwrap_or(0)];
     let created = shapes.base.checked_sub(mix.minutes(60, 365 * 24 * 60)).unwrap_or(shapes.base);
@@ -215,14 +218,16 @@ fn case_changeset(shapes: &Shapes, i: u64) -> (Changeset, Loaded) {
     change.case = Some(CaseWrite { row, expected_version: None, number_prefix: prefix });
     change.tasks = tasks;
     change.watches = watches;
-    change.event = Some(NewEvent {
-        id: uuid::Uuid::now_v7().to_string(),
-        case_id: Some(id),
-        kind: "case_imported".into(),
-        actor: "bench-load".into(),
-        at: updated,
-        payload: json!({ "bundle": bundle.code, "state": state }).to_string(),
-    });
+    if with_event {
+        change.event = Some(NewEvent {
+            id: uuid::Uuid::now_v7().to_string(),
+            case_id: Some(id),
+            kind: "case_imported".into(),
+            actor: "bench-load".into(),
+            at: updated,
+            payload: json!({ "bundle": bundle.code, "state": state }).to_string(),
+        });
+    }
     (change, loaded)
 }
 
@@ -242,12 +247,17 @@ pub struct LoadResult {
     pub cpu: CpuUse,
     pub clients: usize,
     pub cases_in_store: i64,
+    /// The length of the event log when the queries ran.
+    pub events_in_store: i64,
     pub open_task_watches: u64,
     pub red_task_watches: u64,
     /// The sum of the open-task colour counts the store reports (should equal `open_task_watches` plus any
     /// open tasks of (b)).
     pub counted_open: i64,
     pub queries: Vec<QueryResult>,
+    /// The JSON size of the case and task documents each loaded row carries, in bytes.
+    pub case_doc_bytes: usize,
+    pub task_doc_bytes: usize,
 }
 
 impl LoadResult {
@@ -299,6 +309,7 @@ pub async fn run(
     base: Timestamp,
     cases: usize,
     clients: usize,
+    with_events: bool,
     progress: &Progress,
     backend: &str,
 ) -> anyhow::Result<LoadResult> {
@@ -323,7 +334,7 @@ pub async fn run(
                 if i >= cases {
                     return Ok::<_, anyhow::Error>(());
                 }
-                let (change, loaded) = case_changeset(&shapes, i as u64);
+                let (change, loaded) = case_changeset(&shapes, i as u64, with_events);
                 store.commit(change).await.with_context(|| format!("loading case {i}"))?;
                 open.fetch_add(loaded.open_task_watches, Ordering::Relaxed);
                 red.fetch_add(loaded.red_task_watches, Ordering::Relaxed);
@@ -338,6 +349,7 @@ pub async fn run(
     let cpu = cpu.since();
     bar.finish_and_clear();
     let cases_in_store = store.count_cases().await?;
+    let (events_in_store, _) = store.chain_head().await?;
 
     let spinner = progress.spinner(&format!("{backend} (c) queries"));
     let mut queries = Vec::new();
@@ -400,10 +412,13 @@ pub async fn run(
         cpu,
         clients,
         cases_in_store,
+        events_in_store,
         open_task_watches: open.load(Ordering::Relaxed),
         red_task_watches: red.load(Ordering::Relaxed),
         counted_open,
         queries,
+        case_doc_bytes: shapes.case_doc.to_string().len(),
+        task_doc_bytes: shapes.task_doc.to_string().len(),
     })
 }
 

@@ -112,6 +112,10 @@ pub struct RunArgs {
     /// Skip the bulk load and the supervision queries (c).
     #[arg(long)]
     skip_load: bool,
+    /// Give every loaded case a `case_imported` event (one more row of the chained log each; on PostgreSQL the
+    /// load is then serialised by the chain-head lock).
+    #[arg(long)]
+    load_events: bool,
     /// PostgreSQL connection pool size.
     #[arg(long, default_value_t = 32)]
     pg_connections: u32,

@@ -76,6 +76,7 @@ async fn run_backend(
                 time.base(),
                 args.load_cases,
                 args.limit_clients,
+                args.load_events,
                 progress,
                 name,
             )
@@ -291,6 +292,18 @@ fn render(args: &RunArgs, runs: &[BackendRun], elapsed: jiff::SignedDuration, be
         );
         t.row("bulk load: wall time", each(runs, |r| r.load.as_ref().map(|l| l.seconds), |v| format!("{v:.0} s")));
         t.row(format!("bulk load: {CPU}"), each(runs, |r| r.load.as_ref().map(|l| l.cpu.show()), |s| s));
+        t.row(
+            "row documents: case / task (JSON bytes)",
+            each(
+                runs,
+                |r| r.load.as_ref().map(|l| (l.case_doc_bytes, l.task_doc_bytes)),
+                |(c, t)| format!("{c} / {t}"),
+            ),
+        );
+        t.row(
+            "events in the log at query time",
+            each(runs, |r| r.load.as_ref().map(|l| l.events_in_store), |v| thousands(u64::try_from(v).unwrap_or(0))),
+        );
         t.row("cases in the store", each(runs, |r| r.load.as_ref().map(|l| l.cases_in_store), |v| thousands(v as u64)));
         t.row(
             "open task watches loaded (red)",

@@ -20,12 +20,20 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `onething serve --demo` on `dir` (plus the database arguments) and waits until it listens.
-    pub async fn start(dir: &Path, db_args: &[String], catalog: &Path) -> anyhow::Result<Server> {
+    /// Starts `onething serve --demo` on `dir` (plus the database arguments) and waits until it listens. With
+    /// `seed`, the demo users are (re)created with [`PASSWORD`] — fourteen Argon2 hashes at start-up; without, the
+    /// users of an earlier start are kept.
+    pub async fn start(dir: &Path, db_args: &[String], catalog: &Path, seed: bool) -> anyhow::Result<Server> {
         let exe = std::env::current_exe().context("finding the onething binary")?;
         let log = dir.join(format!("serve-{}.log", jiff::Timestamp::now().as_millisecond()));
         let log_file = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        let mut child = Command::new(exe)
+        let mut command = Command::new(exe);
+        if seed {
+            command.env("ONETHING_DEMO_PASSWORD", PASSWORD);
+        } else {
+            command.env_remove("ONETHING_DEMO_PASSWORD");
+        }
+        let mut child = command
             .arg("serve")
             .arg("--demo")
             .args(["--listen", "127.0.0.1:0"])
@@ -34,7 +42,6 @@ impl Server {
             .arg("--catalog")
             .arg(catalog)
             .args(db_args)
-            .env("ONETHING_DEMO_PASSWORD", PASSWORD)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

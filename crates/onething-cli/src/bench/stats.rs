@@ -103,6 +103,11 @@ pub fn peak_rss_of_mb(pid: u32) -> Option<f64> {
     status_kib(&format!("/proc/{pid}/status"), "VmHWM:").map(mb)
 }
 
+/// The current RSS of another process, in MB.
+pub fn rss_of_mb(pid: u32) -> Option<f64> {
+    status_kib(&format!("/proc/{pid}/status"), "VmRSS:").map(mb)
+}
+
 /// Resets this process's peak RSS to its current RSS (Linux: `5` to /proc/self/clear_refs), so each backend's
 /// peak is its own. Best effort: without it the peak is that of the whole run so far.
 pub fn reset_peak_rss() -> bool {

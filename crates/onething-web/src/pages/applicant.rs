@@ -808,6 +808,12 @@ pub struct CasePage {
     pub events: Vec<EventVm>,
     pub show_events: bool,
     pub return_error: String,
+    /// The rating (好差评) once given; the form while the owner of a concluded case has not rated it.
+    pub rating: Option<super::oversee::RatingVm>,
+    pub can_rate: bool,
+    pub rating_levels: Vec<(u8, String)>,
+    pub rating_error: String,
+    pub rating_comment: String,
 }
 
 pub async fn case_page_of(s: &Session, user: &User, v: &CaseView) -> Result<CasePage, PageError> {
@@ -871,6 +877,9 @@ pub async fn case_page_of(s: &Session, user: &User, v: &CaseView) -> Result<Case
         .collect();
     let clerk = user.has(Role::Clerk) && case.state == CaseState::Submitted;
     let review = review_of(s, v);
+    let concluded = case.state == CaseState::Concluded;
+    let rating = if concluded { super::oversee::rating_of(s, user, &v.row.id).await? } else { None };
+    let can_rate = concluded && rating.is_none() && v.row.owner.as_deref() == Some(user.id.as_str());
     let show_events = user.reads_all();
     let events = if show_events {
         s.st.service
@@ -925,6 +934,11 @@ pub async fn case_page_of(s: &Session, user: &User, v: &CaseView) -> Result<Case
         events,
         show_events,
         return_error: String::new(),
+        rating,
+        can_rate,
+        rating_levels: if can_rate { super::oversee::rating_levels(s) } else { Vec::new() },
+        rating_error: String::new(),
+        rating_comment: String::new(),
     })
 }
 

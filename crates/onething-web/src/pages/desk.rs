@@ -422,6 +422,8 @@ struct SupervisorPage {
     open: u64,
     alerts: Vec<TaskLine>,
     colours: Vec<Badge>,
+    /// Recorded colours, the 30-day trend and the red list.
+    d: super::oversee::Dashboard,
 }
 
 pub async fn supervisor(s: Session) -> Response {
@@ -453,6 +455,7 @@ pub async fn supervisor(s: Session) -> Response {
             open: o.open_tasks,
             alerts: o.alerts.iter().map(|k| task_line(&s, k)).collect(),
             colours,
+            d: super::oversee::dashboard(&s, user).await?,
         }))
     }
     .await;

@@ -11,9 +11,12 @@ mod applicant;
 mod assets;
 mod desk;
 pub(crate) mod i18n;
+mod oversee;
 mod session;
 mod view;
 
+#[cfg(test)]
+mod supervision_tests;
 #[cfg(test)]
 mod tests;
 
@@ -60,6 +63,21 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/officer/tasks/{id}/reject", post(desk::reject))
         .route("/officer/tasks/{id}/return", post(desk::return_task))
         .route("/supervisor", get(desk::supervisor))
+        .route("/supervisor/escalations", get(oversee::escalations).post(oversee::open_escalation))
+        .route("/supervisor/{kind}/{id}/note", post(oversee::add_note))
+        .route("/supervisor/{kind}/{id}/close", post(oversee::close_record))
+        .route("/supervisor/assessment", get(oversee::assessment))
+        .route("/supervisor/assessment.csv", get(oversee::assessment_csv))
+        .route(
+            "/supervisor/projects",
+            get(oversee::projects).post(oversee::import_projects).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/supervisor/projects/{id}/milestones/{code}/complete", post(oversee::complete_milestone))
+        .route("/inbox", get(oversee::inbox))
+        .route("/inbox/{id}/read", post(oversee::mark_read))
+        .route("/cases/{id}/rate", post(oversee::rate_case))
+        .route("/officer/reviews", get(oversee::reviews))
+        .route("/officer/reviews/{id}/answer", post(oversee::answer_review))
 }
 
 /// A link of the navigation bar.
@@ -81,6 +99,8 @@ pub struct Ctx {
     pub nav: Vec<Nav>,
     pub csrf: String,
     pub version: &'static str,
+    /// Unread notices, shown as a badge on the inbox link.
+    pub unread: i64,
 }
 
 impl Ctx {
@@ -90,8 +110,13 @@ impl Ctx {
         let next = view::url_encode(path);
         let mut nav = Vec::new();
         let mut push = |href: &'static str, key: &'static str| {
-            let current =
-                if href == "/" { path == "/" || path.starts_with("/bundles") } else { path.starts_with(href) };
+            let current = match href {
+                "/" => path == "/" || path.starts_with("/bundles"),
+                // The overview and the officer's queue have sub-pages of their own in the navigation.
+                "/supervisor" => path == "/supervisor",
+                "/officer" => path == "/officer" || path.starts_with("/officer/tasks"),
+                _ => path.starts_with(href),
+            };
             nav.push(Nav { href, label: t.s(key), current });
         };
         let mut role = String::new();
@@ -109,10 +134,17 @@ impl Ctx {
                 }
                 if u.has(Role::Officer) {
                     push("/officer", "nav.officer");
+                    push("/officer/reviews", "nav.reviews");
                 }
                 if u.has(Role::Supervisor) || u.has(Role::Admin) {
                     push("/supervisor", "nav.supervisor");
+                    push("/supervisor/escalations", "nav.escalations");
+                    push("/supervisor/assessment", "nav.assessment");
                 }
+                if u.has(Role::Supervisor) || u.has(Role::Admin) || u.has(Role::Officer) {
+                    push("/supervisor/projects", "nav.projects");
+                }
+                push("/inbox", "nav.inbox");
                 role = u.roles.iter().map(|r| t.key("role", r.as_str())).collect::<Vec<_>>().join(" / ");
                 if !department.is_empty() {
                     role = format!("{role} · {department}");
@@ -129,6 +161,7 @@ impl Ctx {
             nav,
             csrf: csrf.to_string(),
             version: env!("CARGO_PKG_VERSION"),
+            unread: 0,
         }
     }
 }

@@ -100,6 +100,8 @@ pub struct Session {
     pub path: String,
     /// An htmx request (answer with a fragment).
     pub hx: bool,
+    /// The signed-in user's unread notices (for the navigation badge; read for full-page GETs only).
+    pub unread: i64,
 }
 
 impl FromRequestParts<AppState> for Session {
@@ -135,6 +137,14 @@ impl FromRequestParts<AppState> for Session {
             },
         };
         let path = parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_string(), |p| p.as_str().to_string());
+        let hx = parts.headers.contains_key("hx-request");
+        let mut unread = 0;
+        if let Some(u) = user.as_ref().filter(|_| parts.method == axum::http::Method::GET && !hx) {
+            match state.service.unread_notices(u).await {
+                Ok(n) => unread = n,
+                Err(e) => tracing::error!(error = %e, "counting unread notices"),
+            }
+        }
         Ok(Session {
             st: state.clone(),
             user,
@@ -144,7 +154,8 @@ impl FromRequestParts<AppState> for Session {
             new_pre,
             secure: secure(&parts.headers),
             path,
-            hx: parts.headers.contains_key("hx-request"),
+            hx,
+            unread,
         })
     }
 }
@@ -159,7 +170,9 @@ impl Session {
         let names = super::view::Names { catalog: self.st.service.catalog(), t: self.t() };
         let department =
             self.user.as_ref().and_then(|u| u.department.as_deref()).map(|d| names.department(d)).unwrap_or_default();
-        Ctx::new(self.lang, self.user.as_ref(), &self.csrf, path, &department)
+        let mut c = Ctx::new(self.lang, self.user.as_ref(), &self.csrf, path, &department);
+        c.unread = self.unread;
+        c
     }
 
     /// The signed-in user, or a redirect to the sign-in page.

@@ -447,3 +447,81 @@ fn every_api_error_code_has_a_message_in_both_languages() {
         assert_ne!(zh[&key], en[&key], "{key} is not translated");
     }
 }
+
+#[tokio::test]
+async fn the_supervision_index_follows_every_change() {
+    use onething_service::{ApplicantInput, ApproveRequest, CreateCase, ReasonInput};
+    let app = app().await;
+    let s = &app.service;
+    let user = |name: &str| {
+        let s = s.clone();
+        let name = name.to_string();
+        async move { s.login(&name, PASSWORD).await.unwrap().1 }
+    };
+    let (applicant, clerk, officer, supervisor) =
+        (user("applicant").await, user("clerk").await, user("officer-approval").await, user("supervisor").await);
+    let open = |o: &onething_service::Supervision| o.counts.values().map(|c| c.iter().sum::<u64>()).sum::<u64>();
+    assert_eq!(s.supervision(&supervisor, 10).await.unwrap().open_tasks, 0);
+    let req = CreateCase {
+        bundle: "open-transport-company".into(),
+        applicant: ApplicantInput {
+            kind: "company".into(),
+            name: "鸿运".into(),
+            credit_code: Some("91440300708461136T".into()),
+            id_number: None,
+        },
+        answers: Default::default(),
+        form: Default::default(),
+    };
+    let id = s.create_case(&applicant, req, None).await.unwrap().view.row.id;
+    let plan = s.get_case(&applicant, &id).await.unwrap().plan;
+    let mut form = std::collections::BTreeMap::new();
+    for (k, v) in [
+        ("company_name", "鸿运"),
+        ("credit_code", "91440300708461136T"),
+        ("legal_rep_name", "王建国"),
+        ("legal_rep_id", "11010519491231002X"),
+        ("contact_phone", "13806351234"),
+        ("agent_name", "李敏"),
+        ("agent_id", "110101199003074477"),
+        ("business_address", "聊城市"),
+        ("business_scope", "ordinary_cargo"),
+        ("vehicle_count", "3"),
+        ("parking_address", "聊城市"),
+        ("plate_number", "鲁P12345"),
+        ("vehicle_type", "truck"),
+    ] {
+        if plan.form.iter().any(|f| f.code == k) {
+            form.insert(k.to_string(), serde_json::Value::from(v));
+        }
+    }
+    s.update_case(&applicant, &id, None, Some(form)).await.unwrap();
+    for m in &plan.materials {
+        s.upload_material(&applicant, &id, &m.code, b"%PDF-1.4\n%%EOF\n").await.unwrap();
+    }
+    s.submit(&applicant, &id).await.unwrap();
+    // Built before acceptance, then brought up to date from the events.
+    assert_eq!(s.supervision(&supervisor, 10).await.unwrap().open_tasks, 0);
+    let v = s.accept(&clerk, &id).await.unwrap();
+    let o = s.supervision(&supervisor, 10).await.unwrap();
+    assert_eq!((o.open_tasks, open(&o)), (1, 1));
+    assert_eq!(o.counts["approval"][0], 1, "green: {:?}", o.counts);
+    // A department's correction pauses the case: the task stays open, its colour stands still.
+    let task = v.doc.case.tasks[0].id.clone();
+    let why = ReasonInput { material: None, field: None, reason: "请补充".into() };
+    s.return_task(&officer, &task, vec![why]).await.unwrap();
+    let o = s.supervision(&supervisor, 10).await.unwrap();
+    assert_eq!(o.open_tasks, 1);
+    s.submit(&applicant, &id).await.unwrap();
+    let view = s.get_task(&officer, &task).await.unwrap();
+    let result = view
+        .result_fields
+        .iter()
+        .map(|f| (f.code.clone(), serde_json::Value::from(f.options.first().map_or("x", |c| c.value.as_str()))))
+        .collect();
+    s.approve(&officer, &task, ApproveRequest { result, number: None, valid_to: None }).await.unwrap();
+    let o = s.supervision(&supervisor, 10).await.unwrap();
+    assert_eq!(o.open_tasks, 1, "the permit is ready now: {:?}", o.counts);
+    assert!(o.counts.contains_key("transport") && !o.counts.contains_key("approval"), "{:?}", o.counts);
+    assert!(s.supervision(&applicant, 10).await.is_err(), "only supervisors");
+}
