@@ -20,7 +20,7 @@ use super::kill::{Tokens, filing, http_lifecycle};
 use super::life;
 use super::progress::Progress;
 use super::server::{Client, Server};
-use super::stats::{Latency, ms, per_sec, thousands};
+use super::stats::{CpuMark, Latency, ms, per_sec, thousands};
 
 #[derive(Args, Debug)]
 pub struct HttpArgs {
@@ -55,12 +55,17 @@ struct Run {
     p50_us: u64,
     p99_us: u64,
     failed: u64,
+    /// The server's CPU (cores) and the machine's busy share during the run.
+    cpu: Option<super::stats::CpuUse>,
 }
 
 impl Run {
     fn line(&self) -> String {
+        let cpu = self.cpu.map_or_else(String::new, |c| {
+            format!("; server {:.2} cores, machine {:.0} % busy", c.process_cores, c.machine_busy * 100.0)
+        });
         format!(
-            "{}: {} ({} requests, {} not 2xx), p50 {}, p99 {}  [{}]",
+            "{}: {} ({} requests, {} not 2xx), p50 {}, p99 {}{cpu}  [{}]",
             self.what,
             per_sec(self.per_sec),
             thousands(self.requests),
@@ -99,8 +104,16 @@ fn wrk_duration_us(s: &str) -> Option<u64> {
 
 /// Parses `wrk --latency` output.
 fn parse_wrk(what: &str, out: &str) -> anyhow::Result<Run> {
-    let mut run =
-        Run { what: what.into(), tool: "wrk".into(), requests: 0, per_sec: 0.0, p50_us: 0, p99_us: 0, failed: 0 };
+    let mut run = Run {
+        what: what.into(),
+        tool: "wrk".into(),
+        requests: 0,
+        per_sec: 0.0,
+        p50_us: 0,
+        p99_us: 0,
+        failed: 0,
+        cpu: None,
+    };
     for line in out.lines() {
         let l = line.trim();
         if let Some(v) = l.strip_prefix("Requests/sec:") {
@@ -149,6 +162,7 @@ fn parse_oha(what: &str, out: &str) -> anyhow::Result<Run> {
         p50_us: secs(&v["latencyPercentiles"]["p50"]),
         p99_us: secs(&v["latencyPercentiles"]["p99"]),
         failed,
+        cpu: None,
     })
 }
 
@@ -220,6 +234,7 @@ async fn fixed_rate(api: &Client, token: &str, body: &Value, rate: u32, seconds:
         p50_us: l.quantile_us(0.5),
         p99_us: l.quantile_us(0.99),
         failed: failed.load(std::sync::atomic::Ordering::Relaxed),
+        cpu: None,
     }
 }
 
@@ -277,7 +292,9 @@ async fn load(
         let body_text = body.to_string();
         let mut runs = Vec::new();
 
+        let pid = server.pid;
         let bar = progress.timed(args.seconds as f64, &format!("{name} http: status reads"));
+        let mark = CpuMark::of_pid(pid);
         let reads = format!("status reads: GET /api/v1/cases/{{id}}, {} connections", args.connections);
         let mut run = match tool {
             Tool::Oha => parse_oha(
@@ -313,6 +330,7 @@ async fn load(
             )?,
         };
         bar.finish_and_clear();
+        run.cpu = Some(mark.until(CpuMark::of_pid(pid)));
         run.what = reads;
         runs.push(run);
 
@@ -325,6 +343,7 @@ async fn load(
             let what = format!("submissions: POST /api/v1/cases + Idempotency-Key, {} connections", args.connections);
             let base = format!("http://{}", server.addr);
             let script_arg = script.display().to_string();
+            let mark = CpuMark::of_pid(pid);
             let out = output(tokio::process::Command::new("wrk").args([
                 "-t2",
                 "-c",
@@ -338,12 +357,15 @@ async fn load(
             ]))
             .await?;
             bar.finish_and_clear();
-            runs.push(parse_wrk(&what, &out)?);
+            let mut run = parse_wrk(&what, &out)?;
+            run.cpu = Some(mark.until(CpuMark::of_pid(pid)));
+            runs.push(run);
         }
 
         // Writes at a fixed rate: the p99 of a write at `rate` req/s.
         let bar = progress.timed(args.seconds as f64, &format!("{name} http: fixed-rate writes"));
         let what = format!("writes at a fixed {} req/s: POST /api/v1/cases", thousands(u64::from(args.rate)));
+        let mark = CpuMark::of_pid(pid);
         let mut run = if installed("oha").await {
             let post = format!("http://{}/api/v1/cases", server.addr);
             let out = output(tokio::process::Command::new("oha").args([
@@ -372,6 +394,7 @@ async fn load(
             fixed_rate(&api, &tokens.applicant, &body, args.rate, args.seconds).await
         };
         bar.finish_and_clear();
+        run.cpu = Some(mark.until(CpuMark::of_pid(pid)));
         run.what = what;
         runs.push(run);
         Ok::<_, anyhow::Error>(runs)

@@ -26,6 +26,8 @@ struct BackendRun {
     load: Option<LoadResult>,
     /// Peak RSS of the process during (a), (b) and (c) of this backend, each its own, in MB.
     peak_rss: [Option<f64>; 3],
+    /// The RSS when this backend's run started (what earlier runs in this process left allocated), in MB.
+    rss_start: Option<f64>,
     error: Option<String>,
 }
 
@@ -38,6 +40,7 @@ impl BackendRun {
             life: None,
             load: None,
             peak_rss: [None; 3],
+            rss_start: None,
             error: None,
         }
     }
@@ -53,6 +56,7 @@ async fn run_backend(
     let name = backend.name();
     let scratch = args.target.scratch(name)?;
     stats::reset_peak_rss();
+    out.rss_start = stats::peak_rss_mb();
     progress.note(&format!("{name}: scratch storage under {}", scratch.dir.display()));
     let opened = backend.open(&scratch.dir, args.pg_connections).await?;
     out.durability = opened.durability.clone();
@@ -60,7 +64,9 @@ async fn run_backend(
         out.limit = Some(
             limit::run(&opened.store, &scratch.dir, args.limit_clients, args.limit_seconds, progress, name).await?,
         );
+        out.peak_rss[0] = stats::peak_rss_mb();
         life::settle().await;
+        stats::reset_peak_rss();
         let time = Arc::new(BenchTime::new()?);
         let setup = Arc::new(life::setup(opened.store.clone(), &scratch.dir, catalog.to_vec(), time.clone()).await?);
         let life = life::run(&setup, args.clients, args.lifecycles, progress, name).await?;
@@ -340,6 +346,10 @@ fn render(args: &RunArgs, runs: &[BackendRun], elapsed: jiff::SignedDuration, be
     }
     out.push('\n');
     let mut t = Table::new(runs);
+    t.row(
+        "RSS of the bench process when the backend's run starts",
+        each(runs, |r| r.rss_start, |v| format!("{v:.0} MB")),
+    );
     for (i, phase) in ["(a) limit", "(b) lifecycles", "(c) load and queries"].iter().enumerate() {
         t.row(
             format!("peak RSS of the bench process during {phase}"),

@@ -137,7 +137,16 @@ pub struct CpuUse {
 
 impl CpuMark {
     pub fn now() -> CpuMark {
-        let process = std::fs::read_to_string("/proc/self/stat")
+        CpuMark::of("self")
+    }
+
+    /// A reading for another process (its pid), e.g. a spawned server.
+    pub fn of_pid(pid: u32) -> CpuMark {
+        CpuMark::of(&pid.to_string())
+    }
+
+    fn of(pid: &str) -> CpuMark {
+        let process = std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .ok()
             .and_then(|s| {
                 // Fields after the command name (which may hold spaces) — utime and stime are the 14th and 15th.
@@ -160,9 +169,13 @@ impl CpuMark {
         CpuMark { process, busy, iowait, total, at: std::time::Instant::now() }
     }
 
-    /// The use since this mark.
+    /// The use since this mark, of this process.
     pub fn since(&self) -> CpuUse {
-        let now = CpuMark::now();
+        self.until(CpuMark::now())
+    }
+
+    /// The use between this mark and a later one (of the same process).
+    pub fn until(&self, now: CpuMark) -> CpuUse {
         let secs = self.at.elapsed().as_secs_f64().max(1e-9);
         // USER_HZ is 100 on Linux whatever the kernel's HZ.
         let process_cores = now.process.saturating_sub(self.process) as f64 / 100.0 / secs;
