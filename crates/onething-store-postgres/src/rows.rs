@@ -1,7 +1,6 @@
 //! Rows: turning PostgreSQL rows into the store's records and records into column values, and sqlx errors into
 //! [`StoreError`]. Timestamps are BIGINT unix milliseconds (UTC); JSON documents and lists are TEXT.
 
-use jiff::Timestamp;
 use onething_store::{
     CaseRow, CatalogVersionRow, EventRow, IdempotencyRow, MaterialRow, RecordRow, StoreError, TaskRow, TokenRow,
     UserRow, WatchRow,
@@ -9,72 +8,10 @@ use onething_store::{
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
-/// The columns of `cases`, in the order [`case`] reads them (a macro, so that `concat!` can build static SQL).
-macro_rules! case_columns {
-    () => {
-        "id, number, bundle, catalog_version, state, owner, due_at, created_at, updated_at, version, doc"
-    };
-}
-/// The columns of `tasks`.
-macro_rules! task_columns {
-    () => {
-        "id, case_id, item, department, state, due_at, updated_at, doc"
-    };
-}
-/// The columns of `events`.
-macro_rules! event_columns {
-    () => {
-        "seq, id, case_id, kind, actor, at, payload, prev_hash, case_prev_hash, hash"
-    };
-}
-/// The columns of `users`.
-macro_rules! user_columns {
-    () => {
-        "id, username, password_hash, roles, department, created_at"
-    };
-}
-/// The columns of `watches`.
-macro_rules! watch_columns {
-    () => {
-        "subject, case_id, department, colour, next_check_at, due_at, version, lease_owner, lease_until"
-    };
-}
-/// The columns of `records`.
-macro_rules! record_columns {
-    () => {
-        "kind, id, case_id, owner, department, state, created_at, updated_at, doc"
-    };
-}
-pub(crate) use {case_columns, event_columns, record_columns, task_columns, user_columns, watch_columns};
-
-/// An instant as stored: unix milliseconds. Sub-millisecond precision is dropped, as [`onething_store::to_millis`]
-/// does, so an instant read back equals `to_millis` of the one written.
-pub(crate) fn millis(ts: Timestamp) -> i64 {
-    ts.as_millisecond()
-}
-
-/// An optional instant as stored.
-pub(crate) fn millis_opt(ts: Option<Timestamp>) -> Option<i64> {
-    ts.map(millis)
-}
-
-pub(crate) fn timestamp(ms: i64) -> Result<Timestamp, StoreError> {
-    Timestamp::from_millisecond(ms)
-        .map_err(|e| StoreError::Backend(format!("stored instant {ms} is out of range: {e}")))
-}
-
-fn timestamp_opt(ms: Option<i64>) -> Result<Option<Timestamp>, StoreError> {
-    ms.map(timestamp).transpose()
-}
-
-/// A JSON value as stored (TEXT).
-pub(crate) fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Backend(format!("cannot encode JSON: {e}")))
-}
-
-fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Backend(format!("stored {what} is not valid JSON: {e}")))
-}
+pub(crate) use onething_store::codec::{json_text, millis, millis_opt, parse_json, timestamp, timestamp_opt};
+pub(crate) use onething_store::{
+    case_columns, event_columns, record_columns, task_columns, user_columns, watch_columns,
+};
 
 /// What a unique constraint protects, in the words the SQLite backend uses for [`StoreError::Duplicate`].
 /// PostgreSQL names the constraints `<table>_pkey` and `<table>_<column>_key` (see the migrations).

@@ -7,6 +7,7 @@
 //! event for a state change — applied atomically and durably, with an optimistic version check on the case.
 //! The service decides what goes into a changeset (the transaction boundary); the backend only executes it.
 
+pub mod codec;
 #[cfg(feature = "testing")]
 pub mod conformance;
 
