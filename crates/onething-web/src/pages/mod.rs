@@ -18,6 +18,8 @@ mod view;
 #[cfg(test)]
 mod supervision_tests;
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;
 
 use askama::Template;
