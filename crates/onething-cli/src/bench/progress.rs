@@ -31,14 +31,13 @@ impl Progress {
                     let Ok(mut bars) = bars.lock() else { return };
                     bars.retain(|b| !b.is_finished());
                     for b in bars.iter() {
-                        let len = b.length().map_or_else(String::new, |l| format!("/{l}"));
-                        eprintln!(
-                            "{}: {}{len} after {:.0} s {}",
-                            b.prefix(),
-                            b.position(),
-                            b.elapsed().as_secs_f64(),
-                            b.message()
-                        );
+                        let secs = b.elapsed().as_secs_f64();
+                        match b.length() {
+                            Some(len) => {
+                                eprintln!("{}: {}/{len} after {secs:.0} s {}", b.prefix(), b.position(), b.message())
+                            }
+                            None => eprintln!("{}: running for {secs:.0} s {}", b.prefix(), b.message()),
+                        }
                     }
                 }
             });
