@@ -10,7 +10,7 @@ use crate::StoreError;
 #[macro_export]
 macro_rules! case_columns {
     () => {
-        "id, number, bundle, catalog_version, state, owner, due_at, created_at, updated_at, version, doc"
+        "id, number, bundle, catalog_version, state, owner, applicant_name, applicant_code, due_at, created_at, updated_at, version, doc"
     };
 }
 /// The columns of `tasks`.
@@ -31,7 +31,21 @@ macro_rules! event_columns {
 #[macro_export]
 macro_rules! user_columns {
     () => {
-        "id, username, password_hash, roles, department, created_at"
+        "id, username, display_name, password_hash, roles, department, disabled, must_change_password, id_number, external_id, profile, created_at, updated_at, version"
+    };
+}
+/// The columns of `tokens`.
+#[macro_export]
+macro_rules! token_columns {
+    () => {
+        "token_hash, user_id, kind, created_at, expires_at, revoked_at"
+    };
+}
+/// The columns of `materials`.
+#[macro_export]
+macro_rules! material_columns {
+    () => {
+        "case_id, material, sha256, size, media_type, uploaded_at"
     };
 }
 /// The columns of `watches`.
@@ -45,7 +59,7 @@ macro_rules! watch_columns {
 #[macro_export]
 macro_rules! record_columns {
     () => {
-        "kind, id, case_id, owner, department, state, created_at, updated_at, doc"
+        "kind, id, case_id, owner, department, state, created_at, updated_at, version, doc"
     };
 }
 

@@ -1,32 +1,44 @@
-//! onething-store: the storage contract. The [`Store`] trait, the records it reads and writes, [`StoreError`],
-//! the event hash chain ([`event_hash`], [`verify_chain`]) and, behind the `testing` feature, the conformance
-//! suite every backend must pass.
+//! onething-store: the storage contract. The [`Store`] trait, the rows it reads and writes, [`StoreError`], the
+//! event hash chain ([`event_hash`], [`ChainVerifier`], [`verify_chain`]), the tables for moving an installation
+//! ([`Table`]) and, behind the `testing` feature, the conformance suite every backend must pass.
 //!
 //! The store knows rows, not rules: a case is an indexed row plus a JSON document the service owns. The one
 //! write operation is [`Store::commit`]: a [`Changeset`] — everything one use case changes, with exactly one
-//! event for a state change — applied atomically and durably, with an optimistic version check on the case.
-//! The service decides what goes into a changeset (the transaction boundary); the backend only executes it.
+//! event for a state change — applied atomically and durably. Every row a changeset updates names the version
+//! it was read at (cases, users, records, watches of the worker); a stale version fails the whole changeset with
+//! [`StoreError::Conflict`] and changes nothing. The service decides what goes into a changeset (the
+//! transaction boundary); the backend only executes it.
+//!
+//! Reads are shaped by the use cases, one call each: [`Store::case_bundle`] gives a case with its materials and
+//! watches, [`Store::task_bundle`] a task with its case, so that a use case reads once and writes once.
 
+mod chain;
 pub mod codec;
 #[cfg(feature = "testing")]
 pub mod conformance;
+mod table;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+
+pub use chain::{BrokenLink, ChainReport, ChainVerifier, event_hash, hex, to_millis, verify_chain};
+pub use table::{Cell, Column, ColumnType, Table};
 
 /// The hash before the first event of a chain (global or per case).
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Why a store operation failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
-    /// The case changed since it was read (its version is not the expected one), or a case with this id exists.
-    #[error("the case {case_id} was changed by someone else: reload and try again")]
-    Conflict { case_id: String },
-    /// A unique key (username, idempotency key, case number) already exists.
+    /// A row changed since it was read (its version is not the expected one), or a row to insert exists.
+    #[error("{what} was changed by someone else: reload and try again")]
+    Conflict { what: String },
+    /// A unique key (username, idempotency key, ID number) already exists.
     #[error("{what} already exists")]
     Duplicate { what: String },
+    /// The disk (or the database's quota) is full: nothing of the changeset was written.
+    #[error("the storage is full: {0}")]
+    Full(String),
     /// The backend failed (IO, connection, corrupt data). Never caused by user input.
     #[error("storage failure: {0}")]
     Backend(String),
@@ -39,7 +51,14 @@ pub enum StoreError {
     NotEmpty { table: String },
 }
 
-/// A case row: indexed columns for queries plus the service's document.
+impl StoreError {
+    /// A conflict on a row described by `what` (e.g. `case 0193…`).
+    pub fn conflict(what: impl Into<String>) -> StoreError {
+        StoreError::Conflict { what: what.into() }
+    }
+}
+
+/// A case row (办件): indexed columns for queries plus the service's document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseRow {
     /// UUID v7, text.
@@ -52,14 +71,17 @@ pub struct CaseRow {
     pub state: String,
     /// The user who owns the case (an applicant), if any; an assisted filing by a clerk may have none.
     pub owner: Option<String>,
+    /// The applicant's name and code (credit code or ID number), for the queue's search.
+    pub applicant_name: String,
+    pub applicant_code: Option<String>,
     /// The bundle deadline once accepted.
     pub due_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Incremented by every commit that writes the case; starts at 1.
     pub version: i64,
-    /// The aggregate as the service defines it (answers, form, materials, pauses, results…).
-    pub doc: serde_json::Value,
+    /// The aggregate as the service defines it, as JSON text.
+    pub doc: String,
 }
 
 /// How the case of a changeset is written.
@@ -67,7 +89,7 @@ pub struct CaseRow {
 pub struct CaseWrite {
     /// The row to write. On insert, `number` is ignored and allocated as `number_prefix` + a six-digit
     /// sequence per prefix (e.g. `YJS20261130` → `YJS20261130000001`); `version` is ignored and set to 1.
-    /// On update, `version` is ignored and set to `expected_version + 1`.
+    /// On update, `number` is ignored (it never changes) and `version` is set to `expected_version + 1`.
     pub row: CaseRow,
     /// `None`: insert a new case (a case with the same id is a [`StoreError::Conflict`]).
     /// `Some(v)`: update, only if the stored version is `v` (else [`StoreError::Conflict`]).
@@ -87,31 +109,69 @@ pub struct TaskRow {
     pub state: String,
     pub due_at: Option<Timestamp>,
     pub updated_at: Timestamp,
-    pub doc: serde_json::Value,
+    /// The task as JSON text.
+    pub doc: String,
 }
 
-/// A material file attached to a case: the file itself is content-addressed on disk by its sha256.
+/// A material of a case (材料): which stored file answers it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MaterialRow {
     pub case_id: String,
     pub material: String,
+    /// The [`BlobRow`] holding the file.
     pub sha256: String,
     pub size: i64,
     pub media_type: String,
     pub uploaded_at: Timestamp,
 }
 
+/// The content of a file, addressed by its SHA-256 (hex): kept in the database, so that it is durable with the
+/// commit that records it and every node reads the same bytes. Inserted if absent (the same content twice is
+/// one row).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlobRow {
+    pub sha256: String,
+    pub size: i64,
+    pub bytes: Vec<u8>,
+    pub created_at: Timestamp,
+}
+
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserRow {
     pub id: String,
+    /// Unique.
     pub username: String,
-    /// An Argon2id PHC string.
+    pub display_name: String,
+    /// An Argon2id PHC string (empty for an account that signs in only through an identity provider).
     pub password_hash: String,
-    /// `applicant`, `clerk`, `officer`, `supervisor`, `admin`.
+    /// `applicant`, `clerk`, `officer`, `head`, `supervisor`, `mediator`, `admin`.
     pub roles: Vec<String>,
     pub department: Option<String>,
+    /// A disabled account cannot sign in and its tokens stop working.
+    pub disabled: bool,
+    /// The password was set by someone else: it must be changed at the next sign-in.
+    pub must_change_password: bool,
+    /// The resident ID number of a person (unique when present).
+    pub id_number: Option<String>,
+    /// The identity at an OpenID provider, `issuer|subject` (unique when present).
+    pub external_id: Option<String>,
+    /// The service's profile document (phone, company link, …), JSON text.
+    pub profile: String,
     pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Incremented by every write; starts at 1.
+    pub version: i64,
+}
+
+/// How a user is written.
+#[derive(Debug, Clone)]
+pub struct UserWrite {
+    /// The row; `version` is ignored (1 on insert, `expected_version + 1` on update).
+    pub row: UserRow,
+    /// `None`: insert (an existing username, ID number or external id is [`StoreError::Duplicate`]).
+    /// `Some(v)`: update, only if the stored version is `v`.
+    pub expected_version: Option<i64>,
 }
 
 /// A bearer token, stored by the SHA-256 of its secret.
@@ -119,8 +179,21 @@ pub struct UserRow {
 pub struct TokenRow {
     pub token_hash: String,
     pub user_id: String,
+    /// `session` (a web sign-in), `api` (a bearer token from `POST /sessions`), `key` (a system's API key).
+    pub kind: String,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// Set when the token was revoked (sign-out, password change, account disabled).
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// Which tokens a changeset revokes (sets `revoked_at` on those not revoked yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revocation {
+    /// One token, by its hash.
+    Token { token_hash: String, at: Timestamp },
+    /// Every token of a user (by user id).
+    User { user_id: String, at: Timestamp },
 }
 
 /// An idempotency record: the same key with the same body returns the same case.
@@ -148,8 +221,10 @@ pub struct CatalogVersionRow {
 pub struct NewEvent {
     /// UUID v7; consumers drop duplicates by it.
     pub id: String,
+    /// The stream the event belongs to: the case, work order or mediation case it changes or concerns. Each
+    /// stream has a chain of its own besides the global one.
     pub case_id: Option<String>,
-    /// snake_case, e.g. `case_filed`, `case_submitted`, `task_approved`.
+    /// snake_case, e.g. `case_filed`, `case_submitted`, `task_approved`: the `type` of the payload.
     pub kind: String,
     /// The user id, or `system`.
     pub actor: String,
@@ -171,56 +246,9 @@ pub struct EventRow {
     pub payload: String,
     /// The hash of the previous event of the whole log ([`GENESIS`] for the first).
     pub prev_hash: String,
-    /// The hash of the previous event of the same case ([`GENESIS`] for its first, or when `case_id` is None).
+    /// The hash of the previous event of the same stream ([`GENESIS`] for its first, or when `case_id` is None).
     pub case_prev_hash: String,
     pub hash: String,
-}
-
-impl EventRow {
-    /// An event from a row of [`Table::Events`] as [`Store::dump`] gives it (to check a chain being exported).
-    pub fn from_dump(row: &serde_json::Value) -> Result<EventRow, StoreError> {
-        // `cells` checked every column against its type, in the order of the schema.
-        let mut cells = Table::Events.cells(row)?.into_iter();
-        let mut next = || cells.next().unwrap_or(Cell::Text(None));
-        let seq = integer(next())?;
-        let id = required(next())?;
-        let case_id = optional(next())?;
-        let kind = required(next())?;
-        let actor = required(next())?;
-        let at_ms = integer(next())?;
-        let at = Timestamp::from_millisecond(at_ms)
-            .map_err(|e| StoreError::Backend(format!("event {seq}: instant {at_ms} is out of range: {e}")))?;
-        Ok(EventRow {
-            seq,
-            id,
-            case_id,
-            kind,
-            actor,
-            at,
-            payload: required(next())?,
-            prev_hash: required(next())?,
-            case_prev_hash: required(next())?,
-            hash: required(next())?,
-        })
-    }
-}
-
-fn integer(cell: Cell) -> Result<i64, StoreError> {
-    match cell {
-        Cell::Integer(Some(n)) => Ok(n),
-        _ => Err(StoreError::Backend("an event row: expected an integer".to_string())),
-    }
-}
-
-fn required(cell: Cell) -> Result<String, StoreError> {
-    optional(cell)?.ok_or_else(|| StoreError::Backend("an event row: expected a string".to_string()))
-}
-
-fn optional(cell: Cell) -> Result<Option<String>, StoreError> {
-    match cell {
-        Cell::Text(v) => Ok(v),
-        Cell::Integer(_) => Err(StoreError::Backend("an event row: expected a string".to_string())),
-    }
 }
 
 /// A watched deadline (督办监控): the colour last recorded for a running clock (a task, a case, a project
@@ -251,16 +279,17 @@ pub struct WatchRow {
 pub struct WatchWrite {
     /// The row; `version` and the lease fields are ignored (the store sets version and clears the lease).
     pub row: WatchRow,
-    /// `None`: insert or replace whatever is stored (a use case recomputing its clocks wins). `Some(v)`: only if
-    /// the stored version is `v`, else [`StoreError::Conflict`] (the worker lost a race: skip the item).
+    /// `None`: insert or replace whatever is stored — a watch is a projection of its case, written in the same
+    /// changeset as the case's versioned write, which is what guards it. `Some(v)`: only if the stored version
+    /// is `v`, else [`StoreError::Conflict`] (the worker lost a race: skip the item).
     pub expected_version: Option<i64>,
 }
 
-/// A supervision record (督办/约谈/通知/评价/项目…): an indexed row with a JSON document, for the kinds of
-/// record that need no table of their own. Upserted by (kind, id).
+/// A record (督办/约谈/通知/评价/项目…): an indexed row with a JSON document, for the kinds that need no table of
+/// their own. Keyed by (kind, id).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordRow {
-    /// e.g. `escalation`, `interview`, `notice`, `rating`, `review`, `project`, `milestone`.
+    /// e.g. `escalation`, `interview`, `notice`, `rating`, `review`, `project`.
     pub kind: String,
     pub id: String,
     pub case_id: Option<String>,
@@ -271,7 +300,21 @@ pub struct RecordRow {
     pub state: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
-    pub doc: serde_json::Value,
+    /// Incremented by every write; starts at 1.
+    pub version: i64,
+    /// The record's document, JSON text (a type of the service's).
+    pub doc: String,
+}
+
+/// How a record is written.
+#[derive(Debug, Clone)]
+pub struct RecordWrite {
+    /// The row; `version` is ignored (1 on insert, `expected_version + 1` on update), and on update
+    /// `created_at` is kept as stored.
+    pub row: RecordRow,
+    /// `None`: insert (an existing (kind, id) is [`StoreError::Duplicate`]). `Some(v)`: update, only if the
+    /// stored version is `v` (else [`StoreError::Conflict`]).
+    pub expected_version: Option<i64>,
 }
 
 /// Which records to list (newest first, by created_at then id).
@@ -301,22 +344,25 @@ pub struct ColourCount {
 #[derive(Debug, Clone, Default)]
 pub struct Changeset {
     pub case: Option<CaseWrite>,
-    /// Upserted by id.
+    /// Upserted by id (the case's versioned write guards them).
     pub tasks: Vec<TaskRow>,
-    /// Upserted by (case_id, material).
+    /// Upserted by (case_id, material) (the case's versioned write guards them).
     pub materials: Vec<MaterialRow>,
+    /// Inserted unless the content is stored already.
+    pub blobs: Vec<BlobRow>,
+    /// Deleted by hash, only while no material refers to them (file clean-up; no state change).
+    pub blob_deletions: Vec<String>,
     /// Inserted; an existing (scope, key) is [`StoreError::Duplicate`].
     pub idempotency: Option<IdempotencyRow>,
-    /// Upserted by username.
-    pub users: Vec<UserRow>,
+    pub users: Vec<UserWrite>,
     /// Inserted.
     pub tokens: Vec<TokenRow>,
+    pub revocations: Vec<Revocation>,
     /// Inserted unless the version exists.
     pub catalog_version: Option<CatalogVersionRow>,
     /// Watched deadlines, written with their version rule.
     pub watches: Vec<WatchWrite>,
-    /// Supervision records, upserted by (kind, id).
-    pub records: Vec<RecordRow>,
+    pub records: Vec<RecordWrite>,
     /// Appended. Every state change carries exactly one.
     pub event: Option<NewEvent>,
 }
@@ -330,6 +376,16 @@ pub struct Committed {
     pub event: Option<EventRow>,
 }
 
+/// A case with what a use case reads beside it, in one call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseBundle {
+    pub case: CaseRow,
+    /// By material code.
+    pub materials: Vec<MaterialRow>,
+    /// By subject.
+    pub watches: Vec<WatchRow>,
+}
+
 /// Which cases to list.
 #[derive(Debug, Clone, Default)]
 pub struct CaseFilter {
@@ -338,6 +394,8 @@ pub struct CaseFilter {
     pub owner: Option<String>,
     /// Only cases with a task of this department.
     pub department: Option<String>,
+    /// A case number, or a part of the applicant's name or code (case-insensitive for ASCII).
+    pub search: Option<String>,
     /// Oldest first when true, newest first otherwise.
     pub oldest_first: bool,
     pub limit: i64,
@@ -347,47 +405,70 @@ pub struct CaseFilter {
 #[derive(Debug, Clone, Default)]
 pub struct TaskFilter {
     pub department: Option<String>,
-    pub state: Option<String>,
+    /// Any of these states (none: every state).
+    pub states: Vec<String>,
     pub case_id: Option<String>,
     pub limit: i64,
 }
 
-/// The outcome of checking the event chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ChainReport {
-    pub events: i64,
-    /// The first broken link, if any.
-    pub broken: Option<BrokenLink>,
+/// Which users to list (by username).
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub role: Option<String>,
+    pub department: Option<String>,
+    /// A part of the username or display name.
+    pub search: Option<String>,
+    pub limit: i64,
 }
 
-/// Where and how the chain breaks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BrokenLink {
-    pub seq: i64,
-    pub reason: String,
+/// A trivial write through the store's own commit path, to measure the floor the storage sets (`onething
+/// bench`). For scratch stores: a probe writes a `probe` record or appends a `probe` event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// Upserts one small record (`kind = probe`, one per client): a row, no event.
+    Record { client: u32 },
+    /// Appends one event to the hash-chained log (no other row).
+    Event,
 }
 
 /// The storage backend. Every method is safe to call concurrently.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Applies a changeset atomically. Returns only after the transaction that holds it is durably committed
-    /// (on SQLite, concurrent commits share one transaction and one fsync: group commit). A failed check
-    /// (version, duplicate) fails this changeset alone and changes nothing of it.
+    /// (concurrent commits share one transaction and one fsync: group commit). A failed check (version,
+    /// duplicate) fails this changeset alone and changes nothing of it.
     async fn commit(&self, change: Changeset) -> Result<Committed, StoreError>;
+    /// One trivial write through the same path as [`Store::commit`] (see [`Probe`]).
+    async fn probe(&self, probe: Probe) -> Result<(), StoreError>;
 
-    async fn case(&self, id: &str) -> Result<Option<CaseRow>, StoreError>;
+    /// A case with its materials and watches.
+    async fn case_bundle(&self, id: &str) -> Result<Option<CaseBundle>, StoreError>;
+    /// A task with its case's bundle.
+    async fn task_bundle(&self, task_id: &str) -> Result<Option<(TaskRow, CaseBundle)>, StoreError>;
+    /// The case of a number (办件编号).
+    async fn case_by_number(&self, number: &str) -> Result<Option<CaseRow>, StoreError>;
     async fn cases(&self, filter: &CaseFilter) -> Result<Vec<CaseRow>, StoreError>;
+    /// The cases of these ids that exist, in no particular order.
+    async fn cases_by_ids(&self, ids: &[String]) -> Result<Vec<CaseRow>, StoreError>;
     async fn count_cases(&self) -> Result<i64, StoreError>;
-    async fn task(&self, id: &str) -> Result<Option<TaskRow>, StoreError>;
+    /// Tasks, earliest deadline first.
     async fn tasks(&self, filter: &TaskFilter) -> Result<Vec<TaskRow>, StoreError>;
-    async fn materials(&self, case_id: &str) -> Result<Vec<MaterialRow>, StoreError>;
+    /// Tasks updated in [since, until) — for the performance assessment of a period.
+    async fn tasks_updated_between(&self, since: Timestamp, until: Timestamp) -> Result<Vec<TaskRow>, StoreError>;
+    /// The contents of a stored file.
+    async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Stored files no material refers to (hash, size), at most `limit`.
+    async fn unreferenced_blobs(&self, limit: i64) -> Result<Vec<(String, i64)>, StoreError>;
     async fn idempotency(&self, scope: &str, key: &str) -> Result<Option<IdempotencyRow>, StoreError>;
     async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError>;
     async fn user(&self, id: &str) -> Result<Option<UserRow>, StoreError>;
-    /// The token and its user, if the token exists (expiry is the caller's to check).
+    /// The user of an external identity (`issuer|subject`).
+    async fn user_by_external_id(&self, external_id: &str) -> Result<Option<UserRow>, StoreError>;
+    async fn users(&self, filter: &UserFilter) -> Result<Vec<UserRow>, StoreError>;
+    /// The token and its user, if the token exists (expiry and revocation are the caller's to check).
     async fn token(&self, token_hash: &str) -> Result<Option<(TokenRow, UserRow)>, StoreError>;
     async fn catalog_version(&self, version: &str) -> Result<Option<CatalogVersionRow>, StoreError>;
-    /// The events of one case, in order.
+    /// The events of one stream, in order.
     async fn case_events(&self, case_id: &str) -> Result<Vec<EventRow>, StoreError>;
     /// Events with `seq > after`, in order, at most `limit`.
     async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<EventRow>, StoreError>;
@@ -404,8 +485,6 @@ pub trait Store: Send + Sync + 'static {
         limit: i64,
     ) -> Result<Vec<WatchRow>, StoreError>;
     async fn watch(&self, subject: &str) -> Result<Option<WatchRow>, StoreError>;
-    /// The watches of one case, by subject.
-    async fn case_watches(&self, case_id: &str) -> Result<Vec<WatchRow>, StoreError>;
     /// Watches with a colour other than `none`, counted by department and colour (the supervision overview);
     /// only subjects starting with `subject_prefix` (e.g. `task:`).
     async fn colour_counts(&self, subject_prefix: &str) -> Result<Vec<ColourCount>, StoreError>;
@@ -420,14 +499,12 @@ pub trait Store: Send + Sync + 'static {
     async fn record(&self, kind: &str, id: &str) -> Result<Option<RecordRow>, StoreError>;
     async fn records(&self, filter: &RecordFilter) -> Result<Vec<RecordRow>, StoreError>;
     async fn count_records(&self, filter: &RecordFilter) -> Result<i64, StoreError>;
-    /// Tasks updated in [since, until) — for the performance assessment of a period.
-    async fn tasks_updated_between(&self, since: Timestamp, until: Timestamp) -> Result<Vec<TaskRow>, StoreError>;
     /// Rows of one table, verbatim, for moving an installation (`onething export`): at most `limit` rows (0 or
     /// less: the default cap of the lists) in the order of the table's key ([`Table::key`], text compared byte
     /// by byte), starting after the key `after` (a [`Table::cursor`] of the last row of the previous page;
     /// `None` from the start). Each row is a JSON object with every column of [`Table::columns`]: TEXT as a
     /// string (JSON documents and event payloads as their stored text), INTEGER as a number (instants are unix
-    /// milliseconds), NULL as null.
+    /// milliseconds), BLOB as base64, NULL as null.
     async fn dump(&self, table: Table, after: Option<String>, limit: i64)
     -> Result<Vec<serde_json::Value>, StoreError>;
     /// Inserts rows as [`Store::dump`] gave them, verbatim and in one transaction (`onething import`): events
@@ -440,481 +517,9 @@ pub trait Store: Send + Sync + 'static {
     /// since (its greatest key is still the one the last batch left). A row that is not an object of exactly
     /// the table's columns, with the right types, is a [`StoreError::Backend`] failure and nothing is written.
     async fn restore(&self, table: Table, rows: Vec<serde_json::Value>) -> Result<(), StoreError>;
+    /// Empties every table and puts the chain head back at genesis, in one transaction: what a failed import
+    /// leaves behind is removed, so the target is as empty as before.
+    async fn wipe(&self) -> Result<(), StoreError>;
     /// Flushes and stops taking writes; pending commits finish first.
     async fn close(&self);
-}
-
-/// A table of the store, for [`Store::dump`] and [`Store::restore`]: moving a whole installation between
-/// backends. Both backends have the same tables with the same columns (TEXT and INTEGER only), so a row dumped
-/// from one restores into the other unchanged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Table {
-    CatalogVersions,
-    Users,
-    Tokens,
-    Cases,
-    Tasks,
-    Materials,
-    Idempotency,
-    NumberSequences,
-    Events,
-    ChainHead,
-    Watches,
-    Records,
-}
-
-/// The type of a column, as both backends store it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColumnType {
-    /// TEXT: names, ids, hashes, JSON documents as text.
-    Text,
-    /// INTEGER (BIGINT on PostgreSQL): counters, versions, instants as unix milliseconds.
-    Integer,
-}
-
-/// A column of a [`Table`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Column {
-    pub name: &'static str,
-    pub ty: ColumnType,
-    pub nullable: bool,
-}
-
-/// One value of a row, typed after its column; `None` is NULL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Cell {
-    Text(Option<String>),
-    Integer(Option<i64>),
-}
-
-const fn text(name: &'static str) -> Column {
-    Column { name, ty: ColumnType::Text, nullable: false }
-}
-const fn text_null(name: &'static str) -> Column {
-    Column { name, ty: ColumnType::Text, nullable: true }
-}
-const fn int(name: &'static str) -> Column {
-    Column { name, ty: ColumnType::Integer, nullable: false }
-}
-const fn int_null(name: &'static str) -> Column {
-    Column { name, ty: ColumnType::Integer, nullable: true }
-}
-
-// The columns of every table, in the order of the migrations; the key columns come first (see `Table::key`).
-const CATALOG_VERSIONS: &[Column] = &[text("version"), text("files"), int("loaded_at")];
-const USERS: &[Column] =
-    &[text("id"), text("username"), text("password_hash"), text("roles"), text_null("department"), int("created_at")];
-const TOKENS: &[Column] = &[text("token_hash"), text("user_id"), int("created_at"), int("expires_at")];
-const CASES: &[Column] = &[
-    text("id"),
-    text("number"),
-    text("bundle"),
-    text("catalog_version"),
-    text("state"),
-    text_null("owner"),
-    int_null("due_at"),
-    int("created_at"),
-    int("updated_at"),
-    int("version"),
-    text("doc"),
-];
-const TASKS: &[Column] = &[
-    text("id"),
-    text("case_id"),
-    text("item"),
-    text("department"),
-    text("state"),
-    int_null("due_at"),
-    int("updated_at"),
-    text("doc"),
-];
-const MATERIALS: &[Column] =
-    &[text("case_id"), text("material"), text("sha256"), int("size"), text("media_type"), int("uploaded_at")];
-const IDEMPOTENCY: &[Column] = &[text("scope"), text("key"), text("body_sha256"), text("case_id"), int("created_at")];
-const NUMBER_SEQUENCES: &[Column] = &[text("prefix"), int("last")];
-const EVENTS: &[Column] = &[
-    int("seq"),
-    text("id"),
-    text_null("case_id"),
-    text("kind"),
-    text("actor"),
-    int("at"),
-    text("payload"),
-    text("prev_hash"),
-    text("case_prev_hash"),
-    text("hash"),
-];
-const CHAIN_HEAD: &[Column] = &[int("id"), int("seq"), text("hash")];
-const WATCHES: &[Column] = &[
-    text("subject"),
-    text_null("case_id"),
-    text_null("department"),
-    text("colour"),
-    int_null("next_check_at"),
-    int_null("due_at"),
-    int("version"),
-    text_null("lease_owner"),
-    int_null("lease_until"),
-];
-const RECORDS: &[Column] = &[
-    text("kind"),
-    text("id"),
-    text_null("case_id"),
-    text_null("owner"),
-    text_null("department"),
-    text("state"),
-    int("created_at"),
-    int("updated_at"),
-    text("doc"),
-];
-
-impl Table {
-    /// Every table, in an order that respects the foreign keys (cases before their tasks and materials): the
-    /// order to restore in.
-    pub const ALL: [Table; 12] = [
-        Table::CatalogVersions,
-        Table::Users,
-        Table::Tokens,
-        Table::Cases,
-        Table::Tasks,
-        Table::Materials,
-        Table::Idempotency,
-        Table::NumberSequences,
-        Table::Events,
-        Table::ChainHead,
-        Table::Watches,
-        Table::Records,
-    ];
-
-    /// The table's name in the database and in export files (snake_case, stable).
-    pub const fn name(self) -> &'static str {
-        match self {
-            Table::CatalogVersions => "catalog_versions",
-            Table::Users => "users",
-            Table::Tokens => "tokens",
-            Table::Cases => "cases",
-            Table::Tasks => "tasks",
-            Table::Materials => "materials",
-            Table::Idempotency => "idempotency",
-            Table::NumberSequences => "number_sequences",
-            Table::Events => "events",
-            Table::ChainHead => "chain_head",
-            Table::Watches => "watches",
-            Table::Records => "records",
-        }
-    }
-
-    /// The table of a [`Table::name`].
-    pub fn from_name(name: &str) -> Option<Table> {
-        Table::ALL.into_iter().find(|t| t.name() == name)
-    }
-
-    /// Every column, in the order of the schema.
-    pub const fn columns(self) -> &'static [Column] {
-        match self {
-            Table::CatalogVersions => CATALOG_VERSIONS,
-            Table::Users => USERS,
-            Table::Tokens => TOKENS,
-            Table::Cases => CASES,
-            Table::Tasks => TASKS,
-            Table::Materials => MATERIALS,
-            Table::Idempotency => IDEMPOTENCY,
-            Table::NumberSequences => NUMBER_SEQUENCES,
-            Table::Events => EVENTS,
-            Table::ChainHead => CHAIN_HEAD,
-            Table::Watches => WATCHES,
-            Table::Records => RECORDS,
-        }
-    }
-
-    /// The columns of the primary key (the first of [`Table::columns`]): the order of [`Store::dump`].
-    pub fn key(self) -> &'static [Column] {
-        let n = match self {
-            Table::Materials | Table::Idempotency | Table::Records => 2,
-            _ => 1,
-        };
-        &self.columns()[..n]
-    }
-
-    /// A row as [`Store::dump`] returns it: a JSON object of the columns.
-    pub fn row(self, cells: Vec<Cell>) -> serde_json::Value {
-        let mut row = serde_json::Map::new();
-        for (column, cell) in self.columns().iter().zip(cells) {
-            let value = match cell {
-                Cell::Text(v) => v.map_or(serde_json::Value::Null, serde_json::Value::String),
-                Cell::Integer(v) => v.map_or(serde_json::Value::Null, serde_json::Value::from),
-            };
-            row.insert(column.name.to_string(), value);
-        }
-        serde_json::Value::Object(row)
-    }
-
-    /// The cells of a row given to [`Store::restore`], in column order: it must be an object with exactly the
-    /// table's columns, each of its type (or null where the column allows it).
-    pub fn cells(self, row: &serde_json::Value) -> Result<Vec<Cell>, StoreError> {
-        let bad = |why: String| StoreError::Backend(format!("a row of {}: {why}", self.name()));
-        let Some(object) = row.as_object() else {
-            return Err(bad("not a JSON object".to_string()));
-        };
-        if let Some(extra) = object.keys().find(|k| !self.columns().iter().any(|c| c.name == k.as_str())) {
-            return Err(bad(format!("unknown column {extra:?}")));
-        }
-        self.columns()
-            .iter()
-            .map(|column| {
-                let value =
-                    object.get(column.name).ok_or_else(|| bad(format!("the column {} is missing", column.name)))?;
-                cell(*column, value).ok_or_else(|| {
-                    let ty = match column.ty {
-                        ColumnType::Text => "a string",
-                        ColumnType::Integer => "an integer",
-                    };
-                    let null = if column.nullable { " or null" } else { "" };
-                    bad(format!("the column {} must be {ty}{null}, not {value}", column.name))
-                })
-            })
-            .collect()
-    }
-
-    /// The cursor for [`Store::dump`]'s `after`: the key of `row`, as a JSON array.
-    pub fn cursor(self, row: &serde_json::Value) -> Result<String, StoreError> {
-        let key: Vec<serde_json::Value> =
-            self.key().iter().map(|c| row.get(c.name).cloned().unwrap_or(serde_json::Value::Null)).collect();
-        self.key_cells(&serde_json::Value::Array(key.clone()))?;
-        serde_json::to_string(&key).map_err(|e| StoreError::Backend(format!("cannot encode a cursor: {e}")))
-    }
-
-    /// The key cells of a [`Table::cursor`].
-    pub fn parse_cursor(self, cursor: &str) -> Result<Vec<Cell>, StoreError> {
-        let value: serde_json::Value = serde_json::from_str(cursor)
-            .map_err(|e| StoreError::Backend(format!("bad cursor {cursor:?} for {}: {e}", self.name())))?;
-        self.key_cells(&value)
-    }
-
-    fn key_cells(self, key: &serde_json::Value) -> Result<Vec<Cell>, StoreError> {
-        let bad = || StoreError::Backend(format!("bad key {key} for {}", self.name()));
-        let values = key.as_array().filter(|v| v.len() == self.key().len()).ok_or_else(bad)?;
-        self.key().iter().zip(values).map(|(column, value)| cell(*column, value).ok_or_else(bad)).collect()
-    }
-}
-
-impl std::fmt::Display for Table {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A JSON value as a cell of `column`, if it fits.
-fn cell(column: Column, value: &serde_json::Value) -> Option<Cell> {
-    match (column.ty, value) {
-        (ColumnType::Text, serde_json::Value::Null) if column.nullable => Some(Cell::Text(None)),
-        (ColumnType::Integer, serde_json::Value::Null) if column.nullable => Some(Cell::Integer(None)),
-        (ColumnType::Text, serde_json::Value::String(s)) => Some(Cell::Text(Some(s.clone()))),
-        (ColumnType::Integer, serde_json::Value::Number(n)) => n.as_i64().map(|n| Cell::Integer(Some(n))),
-        _ => None,
-    }
-}
-
-/// The hash of an event: SHA-256 (hex) over its fields and both previous hashes, each on its own line.
-/// `at` is written as RFC 3339 in UTC with the precision the store keeps (milliseconds).
-#[allow(clippy::too_many_arguments)]
-pub fn event_hash(
-    seq: i64,
-    id: &str,
-    case_id: Option<&str>,
-    kind: &str,
-    actor: &str,
-    at: Timestamp,
-    payload: &str,
-    prev_hash: &str,
-    case_prev_hash: &str,
-) -> String {
-    let mut h = Sha256::new();
-    let at = at.to_string();
-    for part in [&seq.to_string(), id, case_id.unwrap_or(""), kind, actor, &at, payload, prev_hash, case_prev_hash] {
-        h.update(part.as_bytes());
-        h.update(b"\n");
-    }
-    hex(&h.finalize())
-}
-
-/// Lowercase hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
-    }
-    s
-}
-
-/// Truncates an instant to the millisecond precision the stores keep.
-pub fn to_millis(ts: Timestamp) -> Timestamp {
-    Timestamp::from_millisecond(ts.as_millisecond()).unwrap_or(ts)
-}
-
-/// Checks a run of events (in seq order, from seq 1) against each other and against the stored head: seq
-/// without gaps, every hash recomputed, every global and per-case link. Call it on the whole log, streamed in
-/// pages by the caller through `state`.
-#[derive(Debug, Default)]
-pub struct ChainVerifier {
-    last_seq: i64,
-    last_hash: Option<String>,
-    case_heads: std::collections::HashMap<String, String>,
-    broken: Option<BrokenLink>,
-}
-
-impl ChainVerifier {
-    /// Feeds the next event; returns false once a link is broken (the first break is kept).
-    pub fn feed(&mut self, e: &EventRow) -> bool {
-        if self.broken.is_some() {
-            return false;
-        }
-        let fail = |reason: String| Some(BrokenLink { seq: e.seq, reason });
-        let expected_prev = self.last_hash.clone().unwrap_or_else(|| GENESIS.to_string());
-        let expected_case_prev =
-            e.case_id.as_ref().and_then(|c| self.case_heads.get(c).cloned()).unwrap_or_else(|| GENESIS.to_string());
-        if e.seq != self.last_seq + 1 {
-            self.broken = fail(format!(
-                "expected event {} next, found {} (an event was deleted or inserted)",
-                self.last_seq + 1,
-                e.seq
-            ));
-        } else if e.prev_hash != expected_prev {
-            self.broken = fail("its previous-event hash does not match the event before it".to_string());
-        } else if e.case_prev_hash != expected_case_prev {
-            self.broken = fail("its previous-case-event hash does not match the case's event before it".to_string());
-        } else {
-            let h = event_hash(
-                e.seq,
-                &e.id,
-                e.case_id.as_deref(),
-                &e.kind,
-                &e.actor,
-                e.at,
-                &e.payload,
-                &e.prev_hash,
-                &e.case_prev_hash,
-            );
-            if h != e.hash {
-                self.broken = fail("its content does not match its hash (the row was altered)".to_string());
-            }
-        }
-        if self.broken.is_some() {
-            return false;
-        }
-        self.last_seq = e.seq;
-        self.last_hash = Some(e.hash.clone());
-        if let Some(c) = &e.case_id {
-            self.case_heads.insert(c.clone(), e.hash.clone());
-        }
-        true
-    }
-
-    /// Ends the check against the stored head (catches deleting the newest events).
-    pub fn finish(mut self, head: (i64, String)) -> ChainReport {
-        if self.broken.is_none() {
-            let last = self.last_hash.clone().unwrap_or_else(|| GENESIS.to_string());
-            if head.0 != self.last_seq || head.1 != last {
-                self.broken = Some(BrokenLink {
-                    seq: self.last_seq + 1,
-                    reason: format!(
-                        "the log ends at event {} but its head says {} (events were deleted)",
-                        self.last_seq, head.0
-                    ),
-                });
-            }
-        }
-        ChainReport { events: self.last_seq, broken: self.broken }
-    }
-}
-
-/// Verifies the whole chain of a store, page by page.
-pub async fn verify_chain(store: &dyn Store) -> Result<ChainReport, StoreError> {
-    let mut v = ChainVerifier::default();
-    let mut after = 0;
-    loop {
-        let page = store.events_after(after, 10_000).await?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        for e in &page {
-            if !v.feed(e) {
-                let head = store.chain_head().await?;
-                return Ok(v.finish(head));
-            }
-        }
-    }
-    let head = store.chain_head().await?;
-    Ok(v.finish(head))
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use super::*;
-
-    #[test]
-    fn tables_have_stable_unique_names() {
-        let names: Vec<&str> = Table::ALL.iter().map(|t| t.name()).collect();
-        let unique: std::collections::BTreeSet<&str> = names.iter().copied().collect();
-        assert_eq!(unique.len(), Table::ALL.len());
-        for t in Table::ALL {
-            assert_eq!(Table::from_name(t.name()), Some(t));
-            assert_eq!(t.to_string(), t.name());
-            assert!(!t.key().is_empty() && t.key().iter().all(|c| !c.nullable), "{t}");
-        }
-        assert_eq!(Table::from_name("sqlite_master"), None);
-        // Foreign keys: the cases come before what points at them.
-        let at = |t: Table| Table::ALL.iter().position(|x| *x == t).unwrap();
-        assert!(at(Table::Cases) < at(Table::Tasks) && at(Table::Cases) < at(Table::Materials));
-        assert!(at(Table::Events) < at(Table::ChainHead));
-    }
-
-    #[test]
-    fn rows_are_checked_against_the_columns() {
-        let row = serde_json::json!({ "prefix": "YJS20261130", "last": 17 });
-        let cells = Table::NumberSequences.cells(&row).unwrap();
-        assert_eq!(cells, [Cell::Text(Some("YJS20261130".into())), Cell::Integer(Some(17))]);
-        assert_eq!(Table::NumberSequences.row(cells), row);
-        assert_eq!(Table::NumberSequences.cursor(&row).unwrap(), r#"["YJS20261130"]"#);
-        assert_eq!(Table::NumberSequences.parse_cursor(r#"["YJS20261130"]"#).unwrap().len(), 1);
-
-        let refused = |row: serde_json::Value| Table::NumberSequences.cells(&row).unwrap_err().to_string();
-        assert!(refused(serde_json::json!({ "prefix": "A" })).contains("last is missing"));
-        assert!(refused(serde_json::json!({ "prefix": "A", "last": 1, "x": 2 })).contains("unknown column \"x\""));
-        assert!(refused(serde_json::json!({ "prefix": "A", "last": "1" })).contains("must be an integer"));
-        assert!(refused(serde_json::json!({ "prefix": null, "last": 1 })).contains("must be a string"));
-        assert!(refused(serde_json::json!({ "prefix": "A", "last": 1.5 })).contains("must be an integer"));
-        assert!(refused(serde_json::json!(["A", 1])).contains("not a JSON object"));
-        // Nullable columns take null.
-        let watch = serde_json::json!({
-            "subject": "task:1", "case_id": null, "department": null, "colour": "green", "next_check_at": null,
-            "due_at": 5, "version": 1, "lease_owner": null, "lease_until": null
-        });
-        assert_eq!(Table::Watches.cells(&watch).unwrap()[1], Cell::Text(None));
-        // Cursors of composite keys, and bad cursors.
-        let material = serde_json::json!({ "case_id": "c", "material": "m", "sha256": "s", "size": 1,
-            "media_type": "application/pdf", "uploaded_at": 0 });
-        assert_eq!(Table::Materials.cursor(&material).unwrap(), r#"["c","m"]"#);
-        assert!(Table::Materials.parse_cursor(r#"["c"]"#).is_err());
-        assert!(Table::Events.parse_cursor(r#"["1"]"#).is_err());
-        assert!(Table::Events.parse_cursor("nonsense").is_err());
-    }
-
-    #[test]
-    fn events_come_back_from_their_rows() {
-        let at = Timestamp::from_millisecond(1_796_083_200_123).unwrap();
-        let hash = event_hash(1, "e1", Some("c1"), "case_filed", "u1", at, "{}", GENESIS, GENESIS);
-        let row = serde_json::json!({
-            "seq": 1, "id": "e1", "case_id": "c1", "kind": "case_filed", "actor": "u1", "at": 1_796_083_200_123_i64,
-            "payload": "{}", "prev_hash": GENESIS, "case_prev_hash": GENESIS, "hash": hash
-        });
-        let event = EventRow::from_dump(&row).unwrap();
-        assert_eq!((event.seq, event.at, event.case_id.as_deref()), (1, at, Some("c1")));
-        let mut v = ChainVerifier::default();
-        assert!(v.feed(&event));
-        assert_eq!(v.finish((1, hash)).broken, None);
-    }
 }
