@@ -1,39 +1,28 @@
 //! onething-store-sqlite: the embedded default backend of onething. It implements [`onething_store::Store`] on
-//! one SQLite file through sqlx, and owns that file's schema (the migrations in `migrations/`, numbered and
-//! named like the PostgreSQL backend's).
+//! one SQLite file through rusqlite, on storage threads that own their connections, and owns that file's schema
+//! (the migrations in `migrations/`, numbered and named like the PostgreSQL backend's).
+//!
+//! # Threads, not a thread per statement
+//!
+//! SQLite's API is synchronous. Every call into it runs on a thread of this store — one writer, a few readers —
+//! that owns its connection; an async caller hands a whole operation (a changeset, or every query of one read
+//! such as [`Store::case_bundle`]) to that thread and awaits one reply. One hand-off per operation, never one
+//! per statement; readers never queue behind the writer (WAL mode lets them read beside it).
 //!
 //! # Writes: one writer, group commit
 //!
-//! SQLite allows one writer at a time, and with `synchronous=FULL` every commit costs an fsync of the WAL — a few
-//! milliseconds on real disks. One transaction per changeset would cap the whole platform at a few hundred
-//! commits per second, and concurrent writers would only queue up on the database lock (or fail with `BUSY`).
+//! With `synchronous=FULL` every commit costs an fsync of the WAL. One transaction per changeset would cap the
+//! platform at a few hundred commits per second, and concurrent writers would only queue on the database lock.
+//! So [`SqliteStore::commit`] does not write: it queues the changeset, with a reply channel, to the writer
+//! thread, which takes the first queued job, then everything else already queued (up to
+//! [`SqliteOptions::max_batch`]), and applies them all in ONE `BEGIN IMMEDIATE … COMMIT`: one fsync for the
+//! batch. Each job runs inside its own `SAVEPOINT`, so one job's failed check is rolled back alone. Replies are
+//! sent only after `COMMIT` returned: nothing is acknowledged that is not durable. A changeset once queued is
+//! applied even if its caller stops waiting: the outcome is decided by the writer, never by a cancellation.
+//! See the `writer` module.
 //!
-//! So [`SqliteStore::commit`] does not write: it sends the changeset, with a reply channel, to a single writer
-//! task that owns the only write connection. The writer takes the first queued job, then everything else already
-//! queued (up to [`SqliteOptions::max_batch`]), and applies them all in ONE `BEGIN IMMEDIATE … COMMIT`: one fsync
-//! for the batch, so durability does not cost throughput — the busier the store, the bigger the batches. Each
-//! job runs inside its own `SAVEPOINT`, so one job's failed check (a stale version, a duplicate key) is rolled
-//! back alone and never affects the others. Replies to successful jobs are sent only after `COMMIT` returned:
-//! nothing is acknowledged that is not durable. If the `COMMIT` fails, every job of the batch fails.
-//! A changeset once queued is applied even if its caller stops waiting (a dropped request): the outcome is
-//! decided by the writer, never by the caller's cancellation.
-//!
-//! A claim of due watches ([`Store::claim_watches`]) writes leases, so it goes through the writer too: it is a
-//! job of a batch like a changeset, atomic because the batch's transaction holds SQLite's write lock, and its
-//! watches are returned only once their leases are durable.
-//!
-//! The writer also keeps the head of the hash-chained event log in memory (read from the database at start),
-//! and advances it only when a job's savepoint is released and its batch committed, so `seq` has no gaps.
-//!
-//! # Reads
-//!
-//! Reads go through a separate pool of read-only connections; in WAL mode they run beside the writer and see
-//! every committed batch.
-//!
-//! # Moving an installation
-//!
-//! [`Store::dump`] reads a table in key order through the readers; [`Store::restore`] inserts rows verbatim as
-//! a job of the writer (see the `writer` module), so that the chain head it keeps in memory follows.
+//! Files (uploaded materials) are rows of `blobs`, written in the changeset that records them: they are durable
+//! with its commit, in the same fsync, and a backup of the database holds them.
 //!
 //! # Settings
 //!
@@ -41,31 +30,31 @@
 //! never corrupt), a busy timeout, `foreign_keys=ON`. Instants are INTEGER unix milliseconds (UTC); JSON
 //! documents are TEXT.
 
+mod migrate;
 mod rows;
 mod transfer;
 mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use jiff::Timestamp;
 use onething_store::{
-    CaseFilter, CaseRow, CatalogVersionRow, Changeset, ColourCount, Committed, EventRow, IdempotencyRow, MaterialRow,
-    RecordFilter, RecordRow, Store, StoreError, Table, TaskFilter, TaskRow, TokenRow, UserRow, WatchRow,
+    CaseBundle, CaseFilter, CaseRow, CatalogVersionRow, Changeset, ColourCount, Committed, EventRow, IdempotencyRow,
+    Probe, RecordFilter, RecordRow, Store, StoreError, Table, TaskFilter, TaskRow, TokenRow, UserFilter, UserRow,
+    WatchRow,
 };
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, QueryBuilder, Sqlite};
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
+use rusqlite::types::Value;
+use rusqlite::{Connection, OpenFlags, params};
+use tokio::sync::oneshot;
 
 use crate::rows::{
-    case_columns, db_error, event_columns, millis, record_columns, task_columns, user_columns, watch_columns,
+    case_columns, db_error, event_columns, material_columns, millis, record_columns, task_columns, user_columns,
+    watch_columns,
 };
-use crate::writer::{Claim, Message, Restore, Writer};
-
-/// The schema, embedded at compile time.
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+use crate::writer::{Claim, Ctx, Job, Task, Writer};
 
 /// How long a connection waits for a lock held by another connection (another process, a backup) before it
 /// fails with `BUSY`.
@@ -84,7 +73,7 @@ pub struct SqliteOptions {
     pub synchronous_full: bool,
     /// The most changesets one transaction (one fsync) takes. Default 256.
     pub max_batch: usize,
-    /// The size of the read-only connection pool. Default 4.
+    /// The number of reader threads (each with its read-only connection). Default 4.
     pub read_connections: u32,
 }
 
@@ -106,14 +95,18 @@ pub struct Pragmas {
     pub busy_timeout_ms: i64,
 }
 
-/// The SQLite store: one writer task with group commit, a pool of readers. Cheap to share behind an `Arc`.
+/// A read to run on a reader thread.
+type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
+
+/// The SQLite store: one writer thread with group commit, reader threads. Cheap to share behind an `Arc`.
 pub struct SqliteStore {
     path: PathBuf,
     /// The way to the writer; `None` once closed.
-    sender: Mutex<Option<mpsc::Sender<Message>>>,
-    /// The writer task, awaited by [`Store::close`].
-    writer: tokio::sync::Mutex<Option<JoinHandle<()>>>,
-    read: SqlitePool,
+    writer: Mutex<Option<crossbeam_channel::Sender<Box<dyn Job>>>>,
+    /// The writer thread, joined by [`Store::close`].
+    writer_thread: Mutex<Option<JoinHandle<()>>>,
+    /// The way to the readers; they stop when the store is dropped.
+    readers: crossbeam_channel::Sender<ReadJob>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -122,39 +115,68 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
+fn open_error(shown: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(format!("cannot open {shown}: {e}"))
+}
+
 impl SqliteStore {
-    /// Opens (creating if missing) the database file, brings its schema up to date and starts the writer.
+    /// Opens (creating if missing) the database file, brings its schema up to date and starts the threads.
     pub async fn open(options: SqliteOptions) -> Result<SqliteStore, StoreError> {
+        tokio::task::spawn_blocking(move || SqliteStore::open_blocking(options))
+            .await
+            .map_err(|e| StoreError::Backend(format!("opening the store failed: {e}")))?
+    }
+
+    fn open_blocking(options: SqliteOptions) -> Result<SqliteStore, StoreError> {
         let path = options.path.clone();
         let shown = path.display().to_string();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            tokio::fs::create_dir_all(dir)
-                .await
+            std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Backend(format!("cannot create the directory of {shown}: {e}")))?;
         }
-        let base = SqliteConnectOptions::new().filename(&path).busy_timeout(BUSY_TIMEOUT).foreign_keys(true);
-        let synchronous = if options.synchronous_full { SqliteSynchronous::Full } else { SqliteSynchronous::Normal };
-        let mut conn = base
-            .clone()
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(synchronous)
-            .connect()
-            .await
-            .map_err(|e| StoreError::Backend(format!("cannot open {shown}: {e}")))?;
-        MIGRATOR.run(&mut conn).await.map_err(|e| StoreError::Backend(format!("cannot migrate {shown}: {e}")))?;
-        // Readers leave the journal mode alone (it is a property of the file, set by the writer above).
-        let read = SqlitePoolOptions::new()
-            .max_connections(options.read_connections.max(1))
-            .connect_with(base.read_only(true))
-            .await
-            .map_err(|e| StoreError::Backend(format!("cannot open readers on {shown}: {e}")))?;
-        let max_batch = options.max_batch.max(1);
-        let (sender, receiver) = mpsc::channel(max_batch.saturating_mul(2));
-        let writer = Writer::new(conn, receiver, max_batch).await?;
-        let handle = tokio::spawn(writer.run());
+        let mut conn = Connection::open(&path).map_err(|e| open_error(&shown, e))?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| open_error(&shown, e))?;
+        let synchronous = if options.synchronous_full { "FULL" } else { "NORMAL" };
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON;"
+        ))
+        .map_err(|e| open_error(&shown, e))?;
+        conn.set_prepared_statement_cache_capacity(64);
+        migrate::run(&mut conn).map_err(|e| StoreError::Backend(format!("cannot migrate {shown}: {e}")))?;
+
+        let (readers, queue) = crossbeam_channel::unbounded::<ReadJob>();
+        for i in 0..options.read_connections.max(1) {
+            let read = Connection::open_with_flags(
+                &path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .map_err(|e| open_error(&shown, e))?;
+            read.busy_timeout(BUSY_TIMEOUT).map_err(|e| open_error(&shown, e))?;
+            read.set_prepared_statement_cache_capacity(64);
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("sqlite-read-{i}"))
+                .spawn(move || {
+                    while let Ok(job) = queue.recv() {
+                        job(&read);
+                    }
+                })
+                .map_err(|e| StoreError::Backend(format!("cannot start a reader thread: {e}")))?;
+        }
+
+        let (sender, jobs) = crossbeam_channel::unbounded::<Box<dyn Job>>();
+        let writer = Writer::new(conn, jobs, options.max_batch)?;
+        let writer_thread = std::thread::Builder::new()
+            .name("sqlite-write".to_string())
+            .spawn(move || writer.run())
+            .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
         tracing::info!(path = %shown, "sqlite store open");
-        Ok(SqliteStore { path, sender: Mutex::new(Some(sender)), writer: tokio::sync::Mutex::new(Some(handle)), read })
+        Ok(SqliteStore {
+            path,
+            writer: Mutex::new(Some(sender)),
+            writer_thread: Mutex::new(Some(writer_thread)),
+            readers,
+        })
     }
 
     /// The database file.
@@ -164,20 +186,46 @@ impl SqliteStore {
 
     /// The settings of the write connection (journal mode, synchronous, …), asked of the writer itself.
     pub async fn pragmas(&self) -> Result<Pragmas, StoreError> {
+        self.write((), writer::pragmas).await
+    }
+
+    /// A consistent copy of the database, taken while serving (`VACUUM INTO`), at `target` (which must not
+    /// exist). The copy holds every table, the files included.
+    pub async fn backup(&self, target: &Path) -> Result<(), StoreError> {
+        let target = target.display().to_string();
+        self.read(move |c| {
+            c.execute("VACUUM INTO ?1", params![target]).map_err(db_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Runs a job on the writer and awaits its durable outcome.
+    async fn write<I, O>(&self, input: I, run: fn(&mut Ctx<'_>, &I) -> Result<O, StoreError>) -> Result<O, StoreError>
+    where
+        I: Send + 'static,
+        O: Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
-        self.send(Message::Pragmas(reply)).await?;
-        answer.await.map_err(|_| writer_gone())?
-    }
-
-    async fn send(&self, message: Message) -> Result<(), StoreError> {
-        let sender = self.sender.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        let sender = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
         let sender = sender.ok_or(StoreError::Closed)?;
-        sender.send(message).await.map_err(|_| StoreError::Closed)
+        sender.send(Task::boxed(input, run, reply)).map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Backend("the writer stopped before answering".to_string()))?
     }
-}
 
-fn writer_gone() -> StoreError {
-    StoreError::Backend("the writer stopped before answering".to_string())
+    /// Runs a read on a reader thread and awaits its answer.
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: ReadJob = Box::new(move |conn| {
+            let _ = reply.send(f(conn));
+        });
+        self.readers.send(job).map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Backend("a reader stopped before answering".to_string()))?
+    }
 }
 
 /// A list's limit: the filter's, or [`DEFAULT_LIMIT`] when it asks for none.
@@ -185,202 +233,357 @@ fn limit(asked: i64) -> i64 {
     if asked <= 0 { DEFAULT_LIMIT } else { asked }
 }
 
-/// Adds the conditions of a record filter (after a `WHERE kind = …`).
-fn push_record_filter(q: &mut QueryBuilder<Sqlite>, filter: &RecordFilter) {
+/// A LIKE pattern matching `text` anywhere, with `\` escaping the pattern characters.
+fn contains_pattern(text: &str) -> String {
+    let escaped: String =
+        text.chars().flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] }).collect();
+    format!("%{escaped}%")
+}
+
+/// A query built from a filter: its SQL and its parameters (numbered in order).
+struct Query {
+    sql: String,
+    params: Vec<Value>,
+}
+
+impl Query {
+    fn new(sql: &str) -> Query {
+        Query { sql: sql.to_string(), params: Vec::new() }
+    }
+
+    /// Appends `text` with `?` replaced by the next parameter's number.
+    fn push(&mut self, text: &str, value: impl Into<Value>) -> &mut Query {
+        self.params.push(value.into());
+        self.sql.push_str(&text.replace('?', &format!("?{}", self.params.len())));
+        self
+    }
+
+    fn text(&mut self, text: &str) -> &mut Query {
+        self.sql.push_str(text);
+        self
+    }
+
+    fn run<T>(
+        self,
+        conn: &Connection,
+        map: fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        rows::all_dyn(conn, &self.sql, &self.params, map)
+    }
+}
+
+/// The conditions of a record filter (after a `WHERE kind = …`).
+fn record_filter(q: &mut Query, filter: &RecordFilter) {
     if let Some(case_id) = &filter.case_id {
-        q.push(" AND case_id = ").push_bind(case_id.clone());
+        q.push(" AND case_id = ?", case_id.clone());
     }
     if let Some(owner) = &filter.owner {
-        q.push(" AND owner = ").push_bind(owner.clone());
+        q.push(" AND owner = ?", owner.clone());
     }
     if let Some(department) = &filter.department {
-        q.push(" AND department = ").push_bind(department.clone());
+        q.push(" AND department = ?", department.clone());
     }
     if let Some(state) = &filter.state {
-        q.push(" AND state = ").push_bind(state.clone());
+        q.push(" AND state = ?", state.clone());
     }
     if let Some(since) = filter.since {
-        q.push(" AND created_at >= ").push_bind(millis(since));
+        q.push(" AND created_at >= ?", millis(since));
     }
     if let Some(until) = filter.until {
-        q.push(" AND created_at < ").push_bind(millis(until));
+        q.push(" AND created_at < ?", millis(until));
     }
+}
+
+/// A case with its materials and watches, on one connection.
+fn bundle_of(conn: &Connection, case: CaseRow) -> Result<CaseBundle, StoreError> {
+    let materials = rows::all(
+        conn,
+        concat!("SELECT ", material_columns!(), " FROM materials WHERE case_id = ?1 ORDER BY material"),
+        params![case.id],
+        rows::material,
+    )?;
+    let watches = rows::all(
+        conn,
+        concat!("SELECT ", watch_columns!(), " FROM watches WHERE case_id = ?1 ORDER BY subject"),
+        params![case.id],
+        rows::watch,
+    )?;
+    Ok(CaseBundle { case, materials, watches })
+}
+
+fn case_by_id(conn: &Connection, id: &str) -> Result<Option<CaseRow>, StoreError> {
+    rows::one(conn, concat!("SELECT ", case_columns!(), " FROM cases WHERE id = ?1"), params![id], rows::case)
 }
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn commit(&self, change: Changeset) -> Result<Committed, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.send(Message::Commit(Box::new(change), reply)).await?;
-        answer.await.map_err(|_| writer_gone())?
+        self.write(change, writer::commit).await
     }
 
-    async fn case(&self, id: &str) -> Result<Option<CaseRow>, StoreError> {
-        sqlx::query(concat!("SELECT ", case_columns!(), " FROM cases WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(db_error)?
-            .as_ref()
-            .map(rows::case)
-            .transpose()
+    async fn probe(&self, probe: Probe) -> Result<(), StoreError> {
+        self.write(probe, writer::probe).await
+    }
+
+    async fn case_bundle(&self, id: &str) -> Result<Option<CaseBundle>, StoreError> {
+        let id = id.to_string();
+        self.read(move |c| case_by_id(c, &id)?.map(|case| bundle_of(c, case)).transpose()).await
+    }
+
+    async fn task_bundle(&self, task_id: &str) -> Result<Option<(TaskRow, CaseBundle)>, StoreError> {
+        let id = task_id.to_string();
+        self.read(move |c| {
+            let Some(task) = rows::one(
+                c,
+                concat!("SELECT ", task_columns!(), " FROM tasks WHERE id = ?1"),
+                params![id],
+                rows::task,
+            )?
+            else {
+                return Ok(None);
+            };
+            let Some(case) = case_by_id(c, &task.case_id)? else { return Ok(None) };
+            Ok(Some((task, bundle_of(c, case)?)))
+        })
+        .await
+    }
+
+    async fn case_by_number(&self, number: &str) -> Result<Option<CaseRow>, StoreError> {
+        let number = number.to_string();
+        self.read(move |c| {
+            rows::one(
+                c,
+                concat!("SELECT ", case_columns!(), " FROM cases WHERE number = ?1"),
+                params![number],
+                rows::case,
+            )
+        })
+        .await
     }
 
     async fn cases(&self, filter: &CaseFilter) -> Result<Vec<CaseRow>, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new(concat!("SELECT ", case_columns!(), " FROM cases WHERE 1 = 1"));
+        let mut q = Query::new(concat!("SELECT ", case_columns!(), " FROM cases WHERE 1 = 1"));
         if let Some(state) = &filter.state {
-            q.push(" AND state = ").push_bind(state.clone());
+            q.push(" AND state = ?", state.clone());
         }
         if let Some(bundle) = &filter.bundle {
-            q.push(" AND bundle = ").push_bind(bundle.clone());
+            q.push(" AND bundle = ?", bundle.clone());
         }
         if let Some(owner) = &filter.owner {
-            q.push(" AND owner = ").push_bind(owner.clone());
+            q.push(" AND owner = ?", owner.clone());
         }
         if let Some(department) = &filter.department {
             // A semi-join (each case once, however many tasks), driven by the department index of tasks.
-            q.push(" AND id IN (SELECT case_id FROM tasks WHERE department = ").push_bind(department.clone()).push(")");
+            q.push(" AND id IN (SELECT case_id FROM tasks WHERE department = ?)", department.clone());
         }
-        q.push(if filter.oldest_first {
+        if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let pattern = contains_pattern(search);
+            q.push(" AND (number LIKE ? ESCAPE '\\'", pattern.clone());
+            q.push(" OR applicant_code LIKE ? ESCAPE '\\'", pattern.clone());
+            q.push(" OR applicant_name LIKE ? ESCAPE '\\')", pattern);
+        }
+        q.text(if filter.oldest_first {
             " ORDER BY created_at ASC, id ASC"
         } else {
             " ORDER BY created_at DESC, id DESC"
         });
-        q.push(" LIMIT ").push_bind(limit(filter.limit));
-        let found = q.build().fetch_all(&self.read).await.map_err(db_error)?;
-        found.iter().map(rows::case).collect()
+        q.push(" LIMIT ?", limit(filter.limit));
+        self.read(move |c| q.run(c, rows::case)).await
+    }
+
+    async fn cases_by_ids(&self, ids: &[String]) -> Result<Vec<CaseRow>, StoreError> {
+        let ids = ids.to_vec();
+        self.read(move |c| {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in &ids {
+                if let Some(row) = case_by_id(c, id)? {
+                    out.push(row);
+                }
+            }
+            Ok(out)
+        })
+        .await
     }
 
     async fn count_cases(&self) -> Result<i64, StoreError> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM cases").fetch_one(&self.read).await.map_err(db_error)
-    }
-
-    async fn task(&self, id: &str) -> Result<Option<TaskRow>, StoreError> {
-        sqlx::query(concat!("SELECT ", task_columns!(), " FROM tasks WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(db_error)?
-            .as_ref()
-            .map(rows::task)
-            .transpose()
+        self.read(|c| Ok(rows::one(c, "SELECT COUNT(*) FROM cases", [], |r| rows::get(r, 0))?.unwrap_or(0))).await
     }
 
     async fn tasks(&self, filter: &TaskFilter) -> Result<Vec<TaskRow>, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new(concat!("SELECT ", task_columns!(), " FROM tasks WHERE 1 = 1"));
+        let mut q = Query::new(concat!("SELECT ", task_columns!(), " FROM tasks WHERE 1 = 1"));
         if let Some(department) = &filter.department {
-            q.push(" AND department = ").push_bind(department.clone());
+            q.push(" AND department = ?", department.clone());
         }
-        if let Some(state) = &filter.state {
-            q.push(" AND state = ").push_bind(state.clone());
+        if !filter.states.is_empty() {
+            q.text(" AND state IN (");
+            for (i, state) in filter.states.iter().enumerate() {
+                q.push(if i == 0 { "?" } else { ", ?" }, state.clone());
+            }
+            q.text(")");
         }
         if let Some(case_id) = &filter.case_id {
-            q.push(" AND case_id = ").push_bind(case_id.clone());
+            q.push(" AND case_id = ?", case_id.clone());
         }
-        q.push(" ORDER BY due_at ASC NULLS LAST, id ASC LIMIT ").push_bind(limit(filter.limit));
-        let found = q.build().fetch_all(&self.read).await.map_err(db_error)?;
-        found.iter().map(rows::task).collect()
+        q.push(" ORDER BY due_at ASC NULLS LAST, id ASC LIMIT ?", limit(filter.limit));
+        self.read(move |c| q.run(c, rows::task)).await
     }
 
-    async fn materials(&self, case_id: &str) -> Result<Vec<MaterialRow>, StoreError> {
-        let found = sqlx::query(
-            "SELECT case_id, material, sha256, size, media_type, uploaded_at FROM materials \
-             WHERE case_id = ? ORDER BY material",
-        )
-        .bind(case_id)
-        .fetch_all(&self.read)
+    async fn tasks_updated_between(&self, since: Timestamp, until: Timestamp) -> Result<Vec<TaskRow>, StoreError> {
+        self.read(move |c| {
+            rows::all(
+                c,
+                concat!(
+                    "SELECT ",
+                    task_columns!(),
+                    " FROM tasks WHERE updated_at >= ?1 AND updated_at < ?2 ORDER BY updated_at, id"
+                ),
+                params![millis(since), millis(until)],
+                rows::task,
+            )
+        })
         .await
-        .map_err(db_error)?;
-        found.iter().map(rows::material).collect()
+    }
+
+    async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let sha = sha256.to_string();
+        self.read(move |c| rows::one(c, "SELECT bytes FROM blobs WHERE sha256 = ?1", params![sha], |r| rows::get(r, 0)))
+            .await
+    }
+
+    async fn unreferenced_blobs(&self, limit_: i64) -> Result<Vec<(String, i64)>, StoreError> {
+        self.read(move |c| {
+            rows::all(
+                c,
+                "SELECT sha256, size FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM materials m WHERE m.sha256 = b.sha256) \
+                 ORDER BY sha256 LIMIT ?1",
+                params![limit(limit_)],
+                |r| Ok((rows::get(r, 0)?, rows::get(r, 1)?)),
+            )
+        })
+        .await
     }
 
     async fn idempotency(&self, scope: &str, key: &str) -> Result<Option<IdempotencyRow>, StoreError> {
-        let found = sqlx::query(
-            "SELECT scope, key, body_sha256, case_id, created_at FROM idempotency WHERE scope = ? AND key = ?",
-        )
-        .bind(scope)
-        .bind(key)
-        .fetch_optional(&self.read)
+        let (scope, key) = (scope.to_string(), key.to_string());
+        self.read(move |c| {
+            rows::one(
+                c,
+                "SELECT scope, key, body_sha256, case_id, created_at FROM idempotency WHERE scope = ?1 AND key = ?2",
+                params![scope, key],
+                rows::idempotency,
+            )
+        })
         .await
-        .map_err(db_error)?;
-        found.as_ref().map(rows::idempotency).transpose()
     }
 
     async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
-        sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE username = ?"))
-            .bind(username)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(db_error)?
-            .as_ref()
-            .map(rows::user)
-            .transpose()
+        let name = username.to_string();
+        self.read(move |c| {
+            rows::one(
+                c,
+                concat!("SELECT ", user_columns!(), " FROM users WHERE username = ?1"),
+                params![name],
+                rows::user,
+            )
+        })
+        .await
     }
 
     async fn user(&self, id: &str) -> Result<Option<UserRow>, StoreError> {
-        sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(db_error)?
-            .as_ref()
-            .map(rows::user)
-            .transpose()
+        let id = id.to_string();
+        self.read(move |c| {
+            rows::one(c, concat!("SELECT ", user_columns!(), " FROM users WHERE id = ?1"), params![id], rows::user)
+        })
+        .await
+    }
+
+    async fn user_by_external_id(&self, external_id: &str) -> Result<Option<UserRow>, StoreError> {
+        let id = external_id.to_string();
+        self.read(move |c| {
+            rows::one(
+                c,
+                concat!("SELECT ", user_columns!(), " FROM users WHERE external_id = ?1"),
+                params![id],
+                rows::user,
+            )
+        })
+        .await
+    }
+
+    async fn users(&self, filter: &UserFilter) -> Result<Vec<UserRow>, StoreError> {
+        let mut q = Query::new(concat!("SELECT ", user_columns!(), " FROM users WHERE 1 = 1"));
+        if let Some(role) = &filter.role {
+            // Roles are a JSON array of names; a name is quoted in it.
+            q.push(" AND instr(roles, ?) > 0", format!("\"{role}\""));
+        }
+        if let Some(department) = &filter.department {
+            q.push(" AND department = ?", department.clone());
+        }
+        if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let pattern = contains_pattern(search);
+            q.push(" AND (username LIKE ? ESCAPE '\\'", pattern.clone());
+            q.push(" OR display_name LIKE ? ESCAPE '\\')", pattern);
+        }
+        q.push(" ORDER BY username LIMIT ?", limit(filter.limit));
+        self.read(move |c| q.run(c, rows::user)).await
     }
 
     async fn token(&self, token_hash: &str) -> Result<Option<(TokenRow, UserRow)>, StoreError> {
-        let found = sqlx::query(
-            "SELECT t.token_hash, t.user_id, t.created_at AS token_created_at, t.expires_at, \
-             u.id, u.username, u.password_hash, u.roles, u.department, u.created_at \
-             FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.read)
+        let hash = token_hash.to_string();
+        self.read(move |c| {
+            rows::one(
+                c,
+                "SELECT t.token_hash, t.user_id, t.kind, t.created_at, t.expires_at, t.revoked_at, \
+                 u.id, u.username, u.display_name, u.password_hash, u.roles, u.department, u.disabled, \
+                 u.must_change_password, u.id_number, u.external_id, u.profile, u.created_at, u.updated_at, \
+                 u.version FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1",
+                params![hash],
+                |r| Ok((rows::token(r)?, rows::user_at(r, 6)?)),
+            )
+        })
         .await
-        .map_err(db_error)?;
-        match found {
-            Some(row) => Ok(Some((rows::token(&row)?, rows::user(&row)?))),
-            None => Ok(None),
-        }
     }
 
     async fn catalog_version(&self, version: &str) -> Result<Option<CatalogVersionRow>, StoreError> {
-        sqlx::query("SELECT version, files, loaded_at FROM catalog_versions WHERE version = ?")
-            .bind(version)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(db_error)?
-            .as_ref()
-            .map(rows::catalog_version)
-            .transpose()
+        let version = version.to_string();
+        self.read(move |c| {
+            rows::one(
+                c,
+                "SELECT version, files, loaded_at FROM catalog_versions WHERE version = ?1",
+                params![version],
+                rows::catalog_version,
+            )
+        })
+        .await
     }
 
     async fn case_events(&self, case_id: &str) -> Result<Vec<EventRow>, StoreError> {
-        let found = sqlx::query(concat!("SELECT ", event_columns!(), " FROM events WHERE case_id = ? ORDER BY seq"))
-            .bind(case_id)
-            .fetch_all(&self.read)
-            .await
-            .map_err(db_error)?;
-        found.iter().map(rows::event).collect()
+        let id = case_id.to_string();
+        self.read(move |c| {
+            rows::all(
+                c,
+                concat!("SELECT ", event_columns!(), " FROM events WHERE case_id = ?1 ORDER BY seq"),
+                params![id],
+                rows::event,
+            )
+        })
+        .await
     }
 
     async fn events_after(&self, after: i64, limit_: i64) -> Result<Vec<EventRow>, StoreError> {
-        let found =
-            sqlx::query(concat!("SELECT ", event_columns!(), " FROM events WHERE seq > ? ORDER BY seq LIMIT ?"))
-                .bind(after)
-                .bind(limit(limit_))
-                .fetch_all(&self.read)
-                .await
-                .map_err(db_error)?;
-        found.iter().map(rows::event).collect()
+        self.read(move |c| {
+            rows::all(
+                c,
+                concat!("SELECT ", event_columns!(), " FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
+                params![after, limit(limit_)],
+                rows::event,
+            )
+        })
+        .await
     }
 
     async fn chain_head(&self) -> Result<(i64, String), StoreError> {
-        let row: Option<(i64, String)> = sqlx::query_as("SELECT seq, hash FROM chain_head WHERE id = 1")
-            .fetch_optional(&self.read)
-            .await
-            .map_err(db_error)?;
-        row.ok_or_else(|| StoreError::Backend("the chain_head row is missing".to_string()))
+        self.read(writer::read_head).await
     }
 
     async fn claim_watches(
@@ -392,45 +595,36 @@ impl Store for SqliteStore {
     ) -> Result<Vec<WatchRow>, StoreError> {
         let claim =
             Claim { owner: owner.to_string(), now: millis(now), lease_until: millis(lease_until), limit: limit.max(0) };
-        let (reply, answer) = oneshot::channel();
-        self.send(Message::Claim(claim, reply)).await?;
-        answer.await.map_err(|_| writer_gone())?
+        self.write(claim, writer::claim).await
     }
 
     async fn watch(&self, subject: &str) -> Result<Option<WatchRow>, StoreError> {
-        sqlx::query(concat!("SELECT ", watch_columns!(), " FROM watches WHERE subject = ?"))
-            .bind(subject)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(db_error)?
-            .as_ref()
-            .map(rows::watch)
-            .transpose()
-    }
-
-    async fn case_watches(&self, case_id: &str) -> Result<Vec<WatchRow>, StoreError> {
-        let found =
-            sqlx::query(concat!("SELECT ", watch_columns!(), " FROM watches WHERE case_id = ? ORDER BY subject"))
-                .bind(case_id)
-                .fetch_all(&self.read)
-                .await
-                .map_err(db_error)?;
-        found.iter().map(rows::watch).collect()
+        let subject = subject.to_string();
+        self.read(move |c| {
+            rows::one(
+                c,
+                concat!("SELECT ", watch_columns!(), " FROM watches WHERE subject = ?1"),
+                params![subject],
+                rows::watch,
+            )
+        })
+        .await
     }
 
     async fn colour_counts(&self, subject_prefix: &str) -> Result<Vec<ColourCount>, StoreError> {
+        let prefix = subject_prefix.to_string();
         // A prefix compared as a prefix, not a LIKE pattern: `_` and `%` are plain characters, case matters.
-        let found: Vec<(Option<String>, String, i64)> = sqlx::query_as(
-            "SELECT department, colour, COUNT(*) FROM watches \
-             WHERE colour <> 'none' AND substr(subject, 1, length(?)) = ? \
-             GROUP BY department, colour ORDER BY department ASC NULLS LAST, colour ASC",
-        )
-        .bind(subject_prefix)
-        .bind(subject_prefix)
-        .fetch_all(&self.read)
+        self.read(move |c| {
+            rows::all(
+                c,
+                "SELECT department, colour, COUNT(*) FROM watches \
+                 WHERE colour <> 'none' AND substr(subject, 1, length(?1)) = ?1 \
+                 GROUP BY department, colour ORDER BY department ASC NULLS LAST, colour ASC",
+                params![prefix],
+                |r| Ok(ColourCount { department: rows::get(r, 0)?, colour: rows::get(r, 1)?, count: rows::get(r, 2)? }),
+            )
+        })
         .await
-        .map_err(db_error)?;
-        Ok(found.into_iter().map(|(department, colour, count)| ColourCount { department, colour, count }).collect())
     }
 
     async fn watches_by_colour(
@@ -440,58 +634,43 @@ impl Store for SqliteStore {
         department: Option<&str>,
         limit_: i64,
     ) -> Result<Vec<WatchRow>, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new(concat!("SELECT ", watch_columns!(), " FROM watches WHERE colour = "));
-        q.push_bind(colour.to_string());
-        q.push(" AND substr(subject, 1, length(").push_bind(subject_prefix.to_string()).push(")) = ");
-        q.push_bind(subject_prefix.to_string());
+        let mut q = Query::new(concat!("SELECT ", watch_columns!(), " FROM watches WHERE 1 = 1"));
+        q.push(" AND colour = ?", colour.to_string());
+        q.push(" AND substr(subject, 1, length(?", subject_prefix.to_string());
+        q.push(")) = ?", subject_prefix.to_string());
         if let Some(department) = department {
-            q.push(" AND department = ").push_bind(department.to_string());
+            q.push(" AND department = ?", department.to_string());
         }
-        q.push(" ORDER BY due_at ASC NULLS LAST, subject ASC LIMIT ").push_bind(limit(limit_));
-        let found = q.build().fetch_all(&self.read).await.map_err(db_error)?;
-        found.iter().map(rows::watch).collect()
+        q.push(" ORDER BY due_at ASC NULLS LAST, subject ASC LIMIT ?", limit(limit_));
+        self.read(move |c| q.run(c, rows::watch)).await
     }
 
     async fn record(&self, kind: &str, id: &str) -> Result<Option<RecordRow>, StoreError> {
-        sqlx::query(concat!("SELECT ", record_columns!(), " FROM records WHERE kind = ? AND id = ?"))
-            .bind(kind)
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(db_error)?
-            .as_ref()
-            .map(rows::record)
-            .transpose()
+        let (kind, id) = (kind.to_string(), id.to_string());
+        self.read(move |c| {
+            rows::one(
+                c,
+                concat!("SELECT ", record_columns!(), " FROM records WHERE kind = ?1 AND id = ?2"),
+                params![kind, id],
+                rows::record,
+            )
+        })
+        .await
     }
 
     async fn records(&self, filter: &RecordFilter) -> Result<Vec<RecordRow>, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new(concat!("SELECT ", record_columns!(), " FROM records WHERE kind = "));
-        q.push_bind(filter.kind.clone());
-        push_record_filter(&mut q, filter);
-        q.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit(filter.limit));
-        let found = q.build().fetch_all(&self.read).await.map_err(db_error)?;
-        found.iter().map(rows::record).collect()
+        let mut q = Query::new(concat!("SELECT ", record_columns!(), " FROM records WHERE 1 = 1"));
+        q.push(" AND kind = ?", filter.kind.clone());
+        record_filter(&mut q, filter);
+        q.push(" ORDER BY created_at DESC, id DESC LIMIT ?", limit(filter.limit));
+        self.read(move |c| q.run(c, rows::record)).await
     }
 
     async fn count_records(&self, filter: &RecordFilter) -> Result<i64, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM records WHERE kind = ");
-        q.push_bind(filter.kind.clone());
-        push_record_filter(&mut q, filter);
-        q.build_query_scalar().fetch_one(&self.read).await.map_err(db_error)
-    }
-
-    async fn tasks_updated_between(&self, since: Timestamp, until: Timestamp) -> Result<Vec<TaskRow>, StoreError> {
-        let found = sqlx::query(concat!(
-            "SELECT ",
-            task_columns!(),
-            " FROM tasks WHERE updated_at >= ? AND updated_at < ? ORDER BY updated_at, id"
-        ))
-        .bind(millis(since))
-        .bind(millis(until))
-        .fetch_all(&self.read)
-        .await
-        .map_err(db_error)?;
-        found.iter().map(rows::task).collect()
+        let mut q = Query::new("SELECT COUNT(*) FROM records WHERE 1 = 1");
+        q.push(" AND kind = ?", filter.kind.clone());
+        record_filter(&mut q, filter);
+        self.read(move |c| Ok(q.run(c, |r| rows::get::<i64>(r, 0))?.into_iter().next().unwrap_or(0))).await
     }
 
     async fn dump(
@@ -501,29 +680,38 @@ impl Store for SqliteStore {
         limit_: i64,
     ) -> Result<Vec<serde_json::Value>, StoreError> {
         let after = after.map(|a| table.parse_cursor(&a)).transpose()?;
-        let found = transfer::select(table, after, limit(limit_), false)
-            .build()
-            .fetch_all(&self.read)
-            .await
-            .map_err(db_error)?;
-        found.iter().map(|row| transfer::row(table, row)).collect()
+        self.read(move |c| transfer::dump(c, table, after, limit(limit_))).await
     }
 
     async fn restore(&self, table: Table, rows: Vec<serde_json::Value>) -> Result<(), StoreError> {
         let rows = rows.iter().map(|row| table.cells(row)).collect::<Result<Vec<_>, _>>()?;
-        let (reply, answer) = oneshot::channel();
-        self.send(Message::Restore(Restore { table, rows }, reply)).await?;
-        answer.await.map_err(|_| writer_gone())?
+        self.write(transfer::Restore { table, rows }, transfer::restore).await
+    }
+
+    async fn wipe(&self) -> Result<(), StoreError> {
+        self.write((), transfer::wipe).await
     }
 
     async fn close(&self) {
         // Dropping our sender ends the writer once every commit already on its way has been applied.
-        drop(self.sender.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take());
-        let mut writer = self.writer.lock().await;
-        if let Some(handle) = writer.take()
-            && let Err(e) = handle.await
-        {
-            tracing::error!(error = %e, "the sqlite writer task failed");
+        drop(self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take());
+        let thread = self.writer_thread.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        if let Some(thread) = thread {
+            let joined = tokio::task::spawn_blocking(move || thread.join()).await;
+            if !matches!(joined, Ok(Ok(()))) {
+                tracing::error!("the sqlite writer thread failed");
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_pattern;
+
+    #[test]
+    fn patterns_escape_their_wildcards() {
+        assert_eq!(contains_pattern("鸿运"), "%鸿运%");
+        assert_eq!(contains_pattern("50%_a\\"), "%50\\%\\_a\\\\%");
     }
 }

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use onething_store::{CaseRow, CaseWrite, Changeset, NewEvent, Store, verify_chain};
 use onething_store_sqlite::{SqliteOptions, SqliteStore};
-use sqlx::{ConnectOptions, Connection};
 use tempfile::TempDir;
 
 /// A store on a new file in a new temp dir; the dir lives as long as the returned guard.
@@ -47,11 +46,13 @@ async fn seed(store: &SqliteStore, cases: usize, extra: usize) {
             catalog_version: "cv-1".into(),
             state: "draft".into(),
             owner: None,
+            applicant_name: String::new(),
+            applicant_code: None,
             due_at: None,
             created_at: at,
             updated_at: at,
             version: 0,
-            doc: serde_json::json!({}),
+            doc: "{}".into(),
         };
         let event = NewEvent {
             id: format!("ev-{id}"),
@@ -83,10 +84,8 @@ async fn seed(store: &SqliteStore, cases: usize, extra: usize) {
 
 /// Runs one statement on the file through a connection of its own, as an attacker with file access would.
 async fn tamper(store: &SqliteStore, sql: &'static str) {
-    let mut conn = sqlx::sqlite::SqliteConnectOptions::new().filename(store.path()).connect().await.unwrap();
-    let done = sqlx::query(sql).execute(&mut conn).await.unwrap();
-    assert_eq!(done.rows_affected(), 1, "{sql}");
-    conn.close().await.unwrap();
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    assert_eq!(conn.execute(sql, []).unwrap(), 1, "{sql}");
 }
 
 #[tokio::test]
@@ -131,13 +130,13 @@ async fn data_survives_close_and_reopen() {
     let (store, dir) = fresh().await;
     seed(&store, 4, 3).await;
     let head = store.chain_head().await.unwrap();
-    let case = store.case("case-2").await.unwrap().unwrap();
+    let case = store.case_bundle("case-2").await.unwrap().unwrap();
     store.close().await;
     drop(store);
 
     let store = SqliteStore::open(SqliteOptions::new(dir.path().join("onething.db"))).await.unwrap();
     assert_eq!(store.chain_head().await.unwrap(), head);
-    assert_eq!(store.case("case-2").await.unwrap(), Some(case));
+    assert_eq!(store.case_bundle("case-2").await.unwrap(), Some(case));
     assert_eq!(store.count_cases().await.unwrap(), 4);
     // The writer picks the chain and the numbers up where they were.
     seed_more(&store).await;
@@ -156,11 +155,13 @@ async fn seed_more(store: &SqliteStore) {
         catalog_version: "cv-1".into(),
         state: "draft".into(),
         owner: None,
+        applicant_name: String::new(),
+        applicant_code: None,
         due_at: None,
         created_at: at,
         updated_at: at,
         version: 0,
-        doc: serde_json::json!({}),
+        doc: "{}".into(),
     };
     let event = NewEvent {
         id: "ev-after-reopen".into(),
@@ -191,10 +192,9 @@ async fn the_file_is_wal_with_full_sync_by_default() {
     assert!(pragmas.foreign_keys);
     assert!(pragmas.busy_timeout_ms > 0);
     // The journal mode is a property of the file: a plain connection sees it too.
-    let mut conn = sqlx::sqlite::SqliteConnectOptions::new().filename(store.path()).connect().await.unwrap();
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut conn).await.unwrap();
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
-    conn.close().await.unwrap();
     store.close().await;
 }
 
@@ -257,7 +257,7 @@ async fn a_database_error_fails_its_changeset_alone() {
                     state: "ready".into(),
                     due_at: None,
                     updated_at: Timestamp::from_second(1_796_083_200).unwrap(),
-                    doc: serde_json::json!({}),
+                    doc: "{}".into(),
                 };
                 let event = NewEvent {
                     id: format!("ev-orphan-{n}"),
@@ -279,8 +279,62 @@ async fn a_database_error_fails_its_changeset_alone() {
         let (valid, ok) = joined.unwrap();
         assert_eq!(valid, ok);
     }
-    assert!(store.task("orphan-0").await.unwrap().is_none());
+    assert!(store.task_bundle("orphan-0").await.unwrap().is_none());
     let report = verify_chain(&*store).await.unwrap();
     assert_eq!((report.events, report.broken), (15, None));
+    store.close().await;
+}
+
+/// A database made by an earlier onething — migrated by sqlx, which recorded its migrations in
+/// `_sqlx_migrations` — is taken up where it stands: the later migrations run, its rows stay, the chain verifies.
+#[tokio::test]
+async fn a_database_of_an_earlier_version_is_migrated_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(include_str!("../../migrations/0001_initial.sql")).unwrap();
+        conn.execute_batch(include_str!("../../migrations/0002_supervision.sql")).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, \
+             installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL, \
+             checksum BLOB NOT NULL, execution_time BIGINT NOT NULL); \
+             INSERT INTO _sqlx_migrations VALUES (1, 'initial', 0, 1, x'00', 0), (2, 'supervision', 0, 1, x'00', 0); \
+             INSERT INTO cases (id, number, bundle, catalog_version, state, owner, due_at, created_at, updated_at, \
+             version, doc) VALUES ('c-1', 'YJS20261130000001', 'b', 'cv', 'draft', NULL, NULL, 0, 0, 1, \
+             '{\"case\":{\"applicant\":{\"name\":\"聊城市鸿运物流有限公司\",\"credit_code\":\"91440300708461136T\"}}}'); \
+             INSERT INTO users (id, username, password_hash, roles, department, created_at) \
+             VALUES ('u-1', 'clerk', 'x', '[\"clerk\"]', NULL, 5);",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(SqliteOptions::new(&path)).await.unwrap();
+    let case = store.case_bundle("c-1").await.unwrap().unwrap().case;
+    assert_eq!(case.applicant_name, "聊城市鸿运物流有限公司", "the new columns are filled from the document");
+    assert_eq!(case.applicant_code.as_deref(), Some("91440300708461136T"));
+    let user = store.user_by_name("clerk").await.unwrap().unwrap();
+    assert_eq!((user.display_name.as_str(), user.version, user.updated_at.as_millisecond()), ("clerk", 1, 5));
+    store.close().await;
+    drop(store);
+    // Opening it again runs nothing twice.
+    let store = SqliteStore::open(SqliteOptions::new(&path)).await.unwrap();
+    assert_eq!(store.count_cases().await.unwrap(), 1);
+    store.close().await;
+}
+
+/// A backup taken while the store serves is a database of its own with every row, files included.
+#[tokio::test]
+async fn a_backup_while_serving_holds_everything() {
+    let (store, dir) = fresh().await;
+    seed(&store, 3, 2).await;
+    let copy = dir.path().join("backup.db");
+    store.backup(&copy).await.unwrap();
+    seed_one(&store, 99).await;
+    let restored = SqliteStore::open(SqliteOptions::new(&copy)).await.unwrap();
+    assert_eq!(restored.count_cases().await.unwrap(), 3);
+    let report = verify_chain(&restored).await.unwrap();
+    assert_eq!((report.events, report.broken), (5, None), "the copy is as it was when taken");
+    assert!(store.backup(&copy).await.is_err(), "an existing file is never overwritten");
+    restored.close().await;
     store.close().await;
 }
