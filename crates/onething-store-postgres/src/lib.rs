@@ -5,20 +5,20 @@
 //! # Several nodes, one database
 //!
 //! Unlike SQLite, PostgreSQL may be written by several `onething serve` processes at once, so this backend keeps
-//! no truth in process memory. Each [`Store::commit`] is one transaction (READ COMMITTED) on a pooled
-//! connection, and every check — the case version, the case number, the idempotency key, the place of the event
-//! in the hash chain — is made by the database inside it, under row locks that hold across connections and
-//! nodes (see the `commit` module). The chain of events is ordered by a lock on the one `chain_head` row, taken
-//! just before the event is appended and held until COMMIT: appending events is serialised across the cluster,
-//! everything before it in the transaction runs in parallel.
+//! no truth in process memory. Every check — the case version, the case number, the idempotency key, the place
+//! of the event in the hash chain — is made by the database inside a transaction (READ COMMITTED), under row
+//! locks that hold across connections and nodes.
 //!
-//! There is no group commit of our own: PostgreSQL already shares WAL flushes between transactions committing
-//! at the same moment. A transaction PostgreSQL aborts to break a deadlock (or a serialization failure) is run
-//! again, a few times, before the commit fails.
+//! Commits go through a group writer (see the `commit` module): a few writer tasks per node take whatever
+//! changesets are queued and apply each batch in ONE transaction, one savepoint per changeset, then take the
+//! chain head's lock once, number the batch's new cases, append all its events in one statement and move the
+//! head once. The lock that orders the whole cluster's events is thus taken once per batch instead of once per
+//! changeset, and held only for the closing statements and the COMMIT. A batch PostgreSQL aborts to break a
+//! deadlock is run again, a few times.
 //!
-//! A commit runs in a task of its own: once called, its outcome is decided by the database, never by the
-//! caller's cancellation (a dropped request), as with the SQLite writer. [`Store::close`] waits for the commits
-//! under way and refuses later ones; reads keep working until the store is dropped, as on SQLite.
+//! A commit's outcome is decided by its writer, never by the caller's cancellation (a dropped request).
+//! [`Store::close`] lets the writers finish what is queued and refuses later commits; reads keep working until
+//! the store is dropped, as on SQLite.
 //!
 //! # Claims
 //!
@@ -53,20 +53,19 @@ mod transfer;
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use jiff::Timestamp;
 use onething_store::{
-    CaseFilter, CaseRow, CatalogVersionRow, Changeset, ColourCount, Committed, EventRow, IdempotencyRow, MaterialRow,
-    RecordFilter, RecordRow, Store, StoreError, Table, TaskFilter, TaskRow, TokenRow, UserRow, WatchRow,
+    CaseBundle, CaseFilter, CaseRow, CatalogVersionRow, Changeset, ColourCount, Committed, EventRow, IdempotencyRow,
+    Probe, RecordFilter, RecordRow, Store, StoreError, Table, TaskFilter, TaskRow, TokenRow, UserFilter, UserRow,
+    WatchRow,
 };
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, Executor, Postgres, QueryBuilder};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use crate::commit::TxError;
 use crate::rows::{
-    case_columns, db_error, event_columns, is_retryable, millis, record_columns, task_columns, user_columns,
+    case_columns, db_error, event_columns, material_columns, millis, record_columns, task_columns, user_columns,
     watch_columns,
 };
 
@@ -75,9 +74,6 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// The number of rows a list returns when its filter asks for none (a limit of 0 or less).
 const DEFAULT_LIMIT: i64 = 1000;
-
-/// How many times a commit is tried when PostgreSQL aborts it to break a deadlock or a serialization conflict.
-const MAX_ATTEMPTS: u32 = 5;
 
 /// The permits of the commit gate: one per commit under way, all of them for [`Store::close`]. Far more than
 /// commits can ever run at once (each needs a connection).
@@ -96,6 +92,10 @@ pub struct PostgresOptions {
     /// The schema to keep the tables in, created if missing; `None` uses the server's default `search_path`
     /// (normally `public`).
     pub schema: Option<String>,
+    /// The group writers of this node (each one transaction at a time). Default 4.
+    pub writers: usize,
+    /// The most changesets one writer's transaction takes. Default 256.
+    pub max_batch: usize,
 }
 
 impl std::fmt::Debug for PostgresOptions {
@@ -104,6 +104,8 @@ impl std::fmt::Debug for PostgresOptions {
             .field("url", &redacted(&self.url))
             .field("max_connections", &self.max_connections)
             .field("schema", &self.schema)
+            .field("writers", &self.writers)
+            .field("max_batch", &self.max_batch)
             .finish()
     }
 }
@@ -111,7 +113,7 @@ impl std::fmt::Debug for PostgresOptions {
 impl PostgresOptions {
     /// The defaults for a URL: 16 connections, the server's default schema.
     pub fn new(url: impl Into<String>) -> PostgresOptions {
-        PostgresOptions { url: url.into(), max_connections: 16, schema: None }
+        PostgresOptions { url: url.into(), max_connections: 16, schema: None, writers: 4, max_batch: 256 }
     }
 
     /// Drops [`Self::schema`] with everything in it, through a connection of its own (so it works after the
@@ -141,13 +143,16 @@ impl PostgresOptions {
     }
 }
 
-/// The PostgreSQL store: a connection pool, one transaction per commit. Cheap to share behind an `Arc`; open one
-/// per process, any number of processes per database.
+/// The PostgreSQL store: a connection pool, and a few group writers fed from one queue (see the `commit`
+/// module). Cheap to share behind an `Arc`; open one per process, any number of processes per database.
 pub struct PostgresStore {
     options: PostgresOptions,
     pool: PgPool,
-    /// Every commit holds a permit while it runs; `close` takes them all (waiting for the commits under way),
-    /// then closes the gate, so that later commits are refused.
+    /// The way to the writers; `None` once closed.
+    queue: std::sync::Mutex<Option<mpsc::Sender<commit::Job>>>,
+    /// The writer tasks, awaited by [`Store::close`].
+    writers: tokio::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Claims and restores hold a permit while they run; `close` takes them all, then closes the gate.
     gate: Arc<Semaphore>,
     /// The greatest key of each table this store restored rows into, as the last restore left it: a further
     /// batch of the same table is accepted only while the table still ends there. Held for a whole restore, so
@@ -191,12 +196,28 @@ impl PostgresStore {
             return Err(StoreError::Backend(format!("cannot migrate {shown}: {e}")));
         }
         tracing::info!(url = %shown, schema = ?options.schema, "postgres store open");
+        let (sender, receiver) = mpsc::channel(options.max_batch.max(1) * 4);
+        let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
+        let writers = (0..options.writers.max(1))
+            .map(|_| tokio::spawn(commit::writer(pool.clone(), Arc::clone(&receiver), options.max_batch.max(1))))
+            .collect();
         Ok(PostgresStore {
             options,
             pool,
+            queue: std::sync::Mutex::new(Some(sender)),
+            writers: tokio::sync::Mutex::new(writers),
             gate: Arc::new(Semaphore::new(GATE_PERMITS as usize)),
             restored: Arc::new(tokio::sync::Mutex::new(HashMap::new())),
         })
+    }
+
+    /// Queues a job to the writers and awaits its durable outcome.
+    async fn write(&self, work: commit::Work) -> Result<Committed, StoreError> {
+        let sender = self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        let sender = sender.ok_or(StoreError::Closed)?;
+        let (reply, answer) = oneshot::channel();
+        sender.send(commit::Job { work, reply }).await.map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Backend("the writer stopped before answering".to_string()))?
     }
 
     /// The options the store was opened with.
@@ -292,48 +313,86 @@ fn push_record_filter(q: &mut QueryBuilder<Postgres>, filter: &RecordFilter) {
     }
 }
 
-/// Runs a changeset, again after a deadlock or serialization failure (at most [`MAX_ATTEMPTS`] times in all).
-async fn commit_with_retries(pool: PgPool, change: Changeset) -> Result<Committed, StoreError> {
-    let mut attempt = 1;
-    loop {
-        match commit::once(&pool, &change).await {
-            Ok(done) => return Ok(done),
-            Err(TxError::Check(e)) => return Err(e),
-            Err(TxError::Db(e)) if is_retryable(&e) && attempt < MAX_ATTEMPTS => {
-                tracing::debug!(attempt, error = %e, "commit aborted by the database; trying again");
-                // A short, growing pause lets the transaction that won go first.
-                tokio::time::sleep(Duration::from_millis(5 * u64::from(attempt))).await;
-                attempt += 1;
-            }
-            Err(TxError::Db(e)) => {
-                if is_retryable(&e) {
-                    tracing::warn!(attempts = attempt, error = %e, "commit aborted by the database every time");
-                }
-                return Err(db_error(e));
-            }
-        }
-    }
+/// A LIKE pattern matching `text` anywhere, with `\` escaping the pattern characters.
+fn contains_pattern(text: &str) -> String {
+    let escaped: String =
+        text.chars().flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] }).collect();
+    format!("%{escaped}%")
+}
+
+/// A case with its materials and watches, on one connection.
+async fn bundle_of(conn: &mut PgConnection, case: CaseRow) -> Result<CaseBundle, StoreError> {
+    let materials = sqlx::query(concat!(
+        "SELECT ",
+        material_columns!(),
+        " FROM materials WHERE case_id = $1 ORDER BY material COLLATE \"C\""
+    ))
+    .bind(&case.id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_error)?
+    .iter()
+    .map(rows::material)
+    .collect::<Result<Vec<_>, _>>()?;
+    let watches =
+        sqlx::query(concat!("SELECT ", watch_columns!(), " FROM watches WHERE case_id = $1 ORDER BY subject"))
+            .bind(&case.id)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_error)?
+            .iter()
+            .map(rows::watch)
+            .collect::<Result<Vec<_>, _>>()?;
+    Ok(CaseBundle { case, materials, watches })
+}
+
+async fn case_by_id(conn: &mut PgConnection, id: &str) -> Result<Option<CaseRow>, StoreError> {
+    sqlx::query(concat!("SELECT ", case_columns!(), " FROM cases WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_error)?
+        .as_ref()
+        .map(rows::case)
+        .transpose()
 }
 
 #[async_trait::async_trait]
 impl Store for PostgresStore {
     async fn commit(&self, change: Changeset) -> Result<Committed, StoreError> {
-        let permit = Arc::clone(&self.gate).acquire_owned().await.map_err(|_| StoreError::Closed)?;
-        let pool = self.pool.clone();
-        // In a task of its own, so that a caller that stops waiting does not cancel the transaction halfway (and
-        // `close` still waits for it: the task holds the permit).
-        tokio::spawn(async move {
-            let done = commit_with_retries(pool, change).await;
-            drop(permit);
-            done
-        })
-        .await
-        .map_err(|e| StoreError::Backend(format!("the commit task failed: {e}")))?
+        self.write(commit::Work::Commit(Box::new(change))).await
     }
 
-    async fn case(&self, id: &str) -> Result<Option<CaseRow>, StoreError> {
-        sqlx::query(concat!("SELECT ", case_columns!(), " FROM cases WHERE id = $1"))
-            .bind(id)
+    async fn probe(&self, probe: Probe) -> Result<(), StoreError> {
+        self.write(commit::Work::Probe(probe)).await.map(|_| ())
+    }
+
+    async fn case_bundle(&self, id: &str) -> Result<Option<CaseBundle>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        match case_by_id(&mut conn, id).await? {
+            Some(case) => Ok(Some(bundle_of(&mut conn, case).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn task_bundle(&self, task_id: &str) -> Result<Option<(TaskRow, CaseBundle)>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        let task = sqlx::query(concat!("SELECT ", task_columns!(), " FROM tasks WHERE id = $1"))
+            .bind(task_id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_error)?
+            .as_ref()
+            .map(rows::task)
+            .transpose()?;
+        let Some(task) = task else { return Ok(None) };
+        let Some(case) = case_by_id(&mut conn, &task.case_id).await? else { return Ok(None) };
+        Ok(Some((task, bundle_of(&mut conn, case).await?)))
+    }
+
+    async fn case_by_number(&self, number: &str) -> Result<Option<CaseRow>, StoreError> {
+        sqlx::query(concat!("SELECT ", case_columns!(), " FROM cases WHERE number = $1"))
+            .bind(number)
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?
@@ -357,6 +416,12 @@ impl Store for PostgresStore {
             // A semi-join (each case once, however many tasks), driven by the department index of tasks.
             q.push(" AND id IN (SELECT case_id FROM tasks WHERE department = ").push_bind(department.clone()).push(")");
         }
+        if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let pattern = contains_pattern(search);
+            q.push(" AND (number ILIKE ").push_bind(pattern.clone());
+            q.push(" OR applicant_code ILIKE ").push_bind(pattern.clone());
+            q.push(" OR applicant_name ILIKE ").push_bind(pattern).push(")");
+        }
         q.push(if filter.oldest_first {
             " ORDER BY created_at ASC, id ASC"
         } else {
@@ -367,19 +432,17 @@ impl Store for PostgresStore {
         found.iter().map(rows::case).collect()
     }
 
-    async fn count_cases(&self) -> Result<i64, StoreError> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM cases").fetch_one(&self.pool).await.map_err(db_error)
+    async fn cases_by_ids(&self, ids: &[String]) -> Result<Vec<CaseRow>, StoreError> {
+        let found = sqlx::query(concat!("SELECT ", case_columns!(), " FROM cases WHERE id = ANY($1)"))
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        found.iter().map(rows::case).collect()
     }
 
-    async fn task(&self, id: &str) -> Result<Option<TaskRow>, StoreError> {
-        sqlx::query(concat!("SELECT ", task_columns!(), " FROM tasks WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?
-            .as_ref()
-            .map(rows::task)
-            .transpose()
+    async fn count_cases(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM cases").fetch_one(&self.pool).await.map_err(db_error)
     }
 
     async fn tasks(&self, filter: &TaskFilter) -> Result<Vec<TaskRow>, StoreError> {
@@ -387,8 +450,8 @@ impl Store for PostgresStore {
         if let Some(department) = &filter.department {
             q.push(" AND department = ").push_bind(department.clone());
         }
-        if let Some(state) = &filter.state {
-            q.push(" AND state = ").push_bind(state.clone());
+        if !filter.states.is_empty() {
+            q.push(" AND state = ANY(").push_bind(filter.states.clone()).push(")");
         }
         if let Some(case_id) = &filter.case_id {
             q.push(" AND case_id = ").push_bind(case_id.clone());
@@ -398,16 +461,37 @@ impl Store for PostgresStore {
         found.iter().map(rows::task).collect()
     }
 
-    async fn materials(&self, case_id: &str) -> Result<Vec<MaterialRow>, StoreError> {
-        let found = sqlx::query(
-            "SELECT case_id, material, sha256, size, media_type, uploaded_at FROM materials \
-             WHERE case_id = $1 ORDER BY material",
-        )
-        .bind(case_id)
+    async fn tasks_updated_between(&self, since: Timestamp, until: Timestamp) -> Result<Vec<TaskRow>, StoreError> {
+        let found = sqlx::query(concat!(
+            "SELECT ",
+            task_columns!(),
+            " FROM tasks WHERE updated_at >= $1 AND updated_at < $2 ORDER BY updated_at, id"
+        ))
+        .bind(millis(since))
+        .bind(millis(until))
         .fetch_all(&self.pool)
         .await
         .map_err(db_error)?;
-        found.iter().map(rows::material).collect()
+        found.iter().map(rows::task).collect()
+    }
+
+    async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        sqlx::query_scalar("SELECT bytes FROM blobs WHERE sha256 = $1")
+            .bind(sha256)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)
+    }
+
+    async fn unreferenced_blobs(&self, limit_: i64) -> Result<Vec<(String, i64)>, StoreError> {
+        sqlx::query_as(
+            "SELECT sha256, size FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM materials m WHERE m.sha256 = b.sha256) \
+             ORDER BY sha256 LIMIT $1",
+        )
+        .bind(limit(limit_))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)
     }
 
     async fn idempotency(&self, scope: &str, key: &str) -> Result<Option<IdempotencyRow>, StoreError> {
@@ -423,31 +507,41 @@ impl Store for PostgresStore {
     }
 
     async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
-        sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE username = $1"))
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?
-            .as_ref()
-            .map(rows::user)
-            .transpose()
+        self.user_where("username", username).await
     }
 
     async fn user(&self, id: &str) -> Result<Option<UserRow>, StoreError> {
-        sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?
-            .as_ref()
-            .map(rows::user)
-            .transpose()
+        self.user_where("id", id).await
+    }
+
+    async fn user_by_external_id(&self, external_id: &str) -> Result<Option<UserRow>, StoreError> {
+        self.user_where("external_id", external_id).await
+    }
+
+    async fn users(&self, filter: &UserFilter) -> Result<Vec<UserRow>, StoreError> {
+        let mut q = QueryBuilder::<Postgres>::new(concat!("SELECT ", user_columns!(), " FROM users WHERE 1 = 1"));
+        if let Some(role) = &filter.role {
+            // Roles are a JSON array of names; a name is quoted in it.
+            q.push(" AND strpos(roles, ").push_bind(format!("\"{role}\"")).push(") > 0");
+        }
+        if let Some(department) = &filter.department {
+            q.push(" AND department = ").push_bind(department.clone());
+        }
+        if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let pattern = contains_pattern(search);
+            q.push(" AND (username ILIKE ").push_bind(pattern.clone());
+            q.push(" OR display_name ILIKE ").push_bind(pattern).push(")");
+        }
+        q.push(" ORDER BY username COLLATE \"C\" LIMIT ").push_bind(limit(filter.limit));
+        let found = q.build().fetch_all(&self.pool).await.map_err(db_error)?;
+        found.iter().map(rows::user).collect()
     }
 
     async fn token(&self, token_hash: &str) -> Result<Option<(TokenRow, UserRow)>, StoreError> {
         let found = sqlx::query(
-            "SELECT t.token_hash, t.user_id, t.created_at AS token_created_at, t.expires_at, \
-             u.id, u.username, u.password_hash, u.roles, u.department, u.created_at \
+            "SELECT t.token_hash, t.user_id, t.kind, t.created_at AS token_created_at, t.expires_at, t.revoked_at, \
+             u.id, u.username, u.display_name, u.password_hash, u.roles, u.department, u.disabled, \
+             u.must_change_password, u.id_number, u.external_id, u.profile, u.created_at, u.updated_at, u.version \
              FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
         )
         .bind(token_hash)
@@ -538,16 +632,6 @@ impl Store for PostgresStore {
             .transpose()
     }
 
-    async fn case_watches(&self, case_id: &str) -> Result<Vec<WatchRow>, StoreError> {
-        let found =
-            sqlx::query(concat!("SELECT ", watch_columns!(), " FROM watches WHERE case_id = $1 ORDER BY subject"))
-                .bind(case_id)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_error)?;
-        found.iter().map(rows::watch).collect()
-    }
-
     async fn colour_counts(&self, subject_prefix: &str) -> Result<Vec<ColourCount>, StoreError> {
         // A prefix compared as a prefix, not a LIKE pattern: `_` and `%` are plain characters.
         let found: Vec<(Option<String>, String, i64)> = sqlx::query_as(
@@ -610,20 +694,6 @@ impl Store for PostgresStore {
         q.build_query_scalar().fetch_one(&self.pool).await.map_err(db_error)
     }
 
-    async fn tasks_updated_between(&self, since: Timestamp, until: Timestamp) -> Result<Vec<TaskRow>, StoreError> {
-        let found = sqlx::query(concat!(
-            "SELECT ",
-            task_columns!(),
-            " FROM tasks WHERE updated_at >= $1 AND updated_at < $2 ORDER BY updated_at, id"
-        ))
-        .bind(millis(since))
-        .bind(millis(until))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?;
-        found.iter().map(rows::task).collect()
-    }
-
     async fn dump(
         &self,
         table: Table,
@@ -661,14 +731,42 @@ impl Store for PostgresStore {
         .map_err(|e| StoreError::Backend(format!("the restore task failed: {e}")))?
     }
 
+    async fn wipe(&self) -> Result<(), StoreError> {
+        let _permit = self.gate.acquire().await.map_err(|_| StoreError::Closed)?;
+        transfer::wipe(&self.pool).await?;
+        self.restored.lock().await.clear();
+        Ok(())
+    }
+
     async fn close(&self) {
-        // The semaphore is fair: commits asked for after this call queue behind it and are refused once it has
-        // waited for the commits under way. A second close finds the gate closed and returns at once.
+        // Dropping the queue's sender ends every writer once the jobs already queued have been applied.
+        drop(self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take());
+        for writer in self.writers.lock().await.drain(..) {
+            if let Err(e) = writer.await {
+                tracing::error!(error = %e, "a postgres writer task failed");
+            }
+        }
+        // Claims and restores: the semaphore is fair, so later ones queue behind this and are refused once it
+        // has waited for those under way. A second close finds the gate closed and returns at once.
         if let Ok(all) = self.gate.acquire_many(GATE_PERMITS).await {
             self.gate.close();
             drop(all);
         }
         // Reads go on working, as on SQLite; the connections close when the store is dropped.
+    }
+}
+
+impl PostgresStore {
+    async fn user_where(&self, column: &'static str, value: &str) -> Result<Option<UserRow>, StoreError> {
+        let sql = format!(concat!("SELECT ", user_columns!(), " FROM users WHERE {} = $1"), column);
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(value)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?
+            .as_ref()
+            .map(rows::user)
+            .transpose()
     }
 }
 

@@ -10,7 +10,7 @@ use sqlx::postgres::PgRow;
 
 pub(crate) use onething_store::codec::{json_text, millis, millis_opt, parse_json, timestamp, timestamp_opt};
 pub(crate) use onething_store::{
-    case_columns, event_columns, record_columns, task_columns, user_columns, watch_columns,
+    case_columns, event_columns, material_columns, record_columns, task_columns, user_columns, watch_columns,
 };
 
 /// What a unique constraint protects, in the words the SQLite backend uses for [`StoreError::Duplicate`].
@@ -18,6 +18,9 @@ pub(crate) use onething_store::{
 fn unique_key(constraint: &str) -> Option<&'static str> {
     Some(match constraint {
         "users_username_key" => "username",
+        "users_id_number_key" => "ID number",
+        "users_external_id_key" => "external identity",
+        "records_pkey" => "record",
         "users_pkey" => "user id",
         "cases_number_key" => "case number",
         "cases_pkey" => "case id",
@@ -44,6 +47,12 @@ pub(crate) fn db_error(e: sqlx::Error) -> StoreError {
         return StoreError::Closed;
     }
     if let sqlx::Error::Database(db) = &e
+        && matches!(db.code().as_deref(), Some("53100") | Some("53200") | Some("54000"))
+    {
+        // disk_full, out_of_memory, program_limit_exceeded: the server could not take the write.
+        return StoreError::Full(db.message().to_string());
+    }
+    if let sqlx::Error::Database(db) = &e
         && db.is_unique_violation()
         && let Some(what) = db.constraint().and_then(unique_key)
     {
@@ -61,7 +70,6 @@ where
 }
 
 pub(crate) fn case(row: &PgRow) -> Result<CaseRow, StoreError> {
-    let doc: String = get(row, "doc")?;
     Ok(CaseRow {
         id: get(row, "id")?,
         number: get(row, "number")?,
@@ -69,16 +77,17 @@ pub(crate) fn case(row: &PgRow) -> Result<CaseRow, StoreError> {
         catalog_version: get(row, "catalog_version")?,
         state: get(row, "state")?,
         owner: get(row, "owner")?,
+        applicant_name: get(row, "applicant_name")?,
+        applicant_code: get(row, "applicant_code")?,
         due_at: timestamp_opt(get(row, "due_at")?)?,
         created_at: timestamp(get(row, "created_at")?)?,
         updated_at: timestamp(get(row, "updated_at")?)?,
         version: get(row, "version")?,
-        doc: parse_json(&doc, "case document")?,
+        doc: get(row, "doc")?,
     })
 }
 
 pub(crate) fn task(row: &PgRow) -> Result<TaskRow, StoreError> {
-    let doc: String = get(row, "doc")?;
     Ok(TaskRow {
         id: get(row, "id")?,
         case_id: get(row, "case_id")?,
@@ -87,7 +96,7 @@ pub(crate) fn task(row: &PgRow) -> Result<TaskRow, StoreError> {
         state: get(row, "state")?,
         due_at: timestamp_opt(get(row, "due_at")?)?,
         updated_at: timestamp(get(row, "updated_at")?)?,
-        doc: parse_json(&doc, "task document")?,
+        doc: get(row, "doc")?,
     })
 }
 
@@ -117,21 +126,31 @@ pub(crate) fn user(row: &PgRow) -> Result<UserRow, StoreError> {
     Ok(UserRow {
         id: get(row, "id")?,
         username: get(row, "username")?,
+        display_name: get(row, "display_name")?,
         password_hash: get(row, "password_hash")?,
         roles: parse_json(&roles, "role list")?,
         department: get(row, "department")?,
+        disabled: get::<i64>(row, "disabled")? != 0,
+        must_change_password: get::<i64>(row, "must_change_password")? != 0,
+        id_number: get(row, "id_number")?,
+        external_id: get(row, "external_id")?,
+        profile: get(row, "profile")?,
         created_at: timestamp(get(row, "created_at")?)?,
+        updated_at: timestamp(get(row, "updated_at")?)?,
+        version: get(row, "version")?,
     })
 }
 
-/// A token from the columns `token_hash`, `user_id`, `token_created_at`, `expires_at` (renamed so that it can be
-/// read from a join with `users`).
+/// A token from the columns `token_hash`, `user_id`, `kind`, `token_created_at`, `expires_at`, `revoked_at`
+/// (the creation time renamed so that it can be read from a join with `users`).
 pub(crate) fn token(row: &PgRow) -> Result<TokenRow, StoreError> {
     Ok(TokenRow {
         token_hash: get(row, "token_hash")?,
         user_id: get(row, "user_id")?,
+        kind: get(row, "kind")?,
         created_at: timestamp(get(row, "token_created_at")?)?,
         expires_at: timestamp(get(row, "expires_at")?)?,
+        revoked_at: timestamp_opt(get(row, "revoked_at")?)?,
     })
 }
 
@@ -174,7 +193,6 @@ pub(crate) fn watch(row: &PgRow) -> Result<WatchRow, StoreError> {
 }
 
 pub(crate) fn record(row: &PgRow) -> Result<RecordRow, StoreError> {
-    let doc: String = get(row, "doc")?;
     Ok(RecordRow {
         kind: get(row, "kind")?,
         id: get(row, "id")?,
@@ -184,6 +202,7 @@ pub(crate) fn record(row: &PgRow) -> Result<RecordRow, StoreError> {
         state: get(row, "state")?,
         created_at: timestamp(get(row, "created_at")?)?,
         updated_at: timestamp(get(row, "updated_at")?)?,
-        doc: parse_json(&doc, "record document")?,
+        version: get(row, "version")?,
+        doc: get(row, "doc")?,
     })
 }

@@ -21,7 +21,7 @@ const ROWS_PER_STATEMENT: usize = 200;
 fn key_expression(column: &onething_store::Column) -> String {
     match column.ty {
         ColumnType::Text => format!("{} COLLATE \"C\"", column.name),
-        ColumnType::Integer => column.name.to_string(),
+        ColumnType::Integer | ColumnType::Bytes => column.name.to_string(),
     }
 }
 
@@ -32,7 +32,7 @@ pub(crate) fn select(table: Table, after: Option<Vec<Cell>>, limit: i64, descend
         .columns()
         .iter()
         .map(|c| match c.ty {
-            ColumnType::Text => c.name.to_string(),
+            ColumnType::Text | ColumnType::Bytes => c.name.to_string(),
             ColumnType::Integer => format!("CAST({0} AS BIGINT) AS {0}", c.name),
         })
         .collect();
@@ -61,6 +61,7 @@ pub(crate) fn row(table: Table, row: &PgRow) -> Result<serde_json::Value, StoreE
         .map(|(i, column)| match column.ty {
             ColumnType::Text => row.try_get::<Option<String>, _>(i).map(Cell::Text),
             ColumnType::Integer => row.try_get::<Option<i64>, _>(i).map(Cell::Integer),
+            ColumnType::Bytes => row.try_get::<Option<Vec<u8>>, _>(i).map(Cell::Bytes),
         })
         .collect::<Result<Vec<_>, _>>()
         .map_err(db_error)?;
@@ -71,6 +72,7 @@ fn bind(values: &mut Separated<'_, Postgres, &'static str>, cell: Cell) {
     match cell {
         Cell::Text(v) => values.push_bind(v),
         Cell::Integer(v) => values.push_bind(v),
+        Cell::Bytes(v) => values.push_bind(v),
     };
 }
 
@@ -164,4 +166,17 @@ async fn restore_head(conn: &mut PgConnection, rows: &[Vec<Cell>]) -> Result<(),
         .await
         .map_err(db_error)?;
     Ok(())
+}
+
+/// Empties every table and puts the chain head back at genesis, in one transaction that locks them all.
+pub(crate) async fn wipe(pool: &PgPool) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    let tables: Vec<&str> = Table::ALL.iter().filter(|t| **t != Table::ChainHead).map(|t| t.name()).collect();
+    tx.execute(AssertSqlSafe(format!("TRUNCATE {}", tables.join(", ")))).await.map_err(db_error)?;
+    sqlx::query("UPDATE chain_head SET seq = 0, hash = $1 WHERE id = 1")
+        .bind(GENESIS)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    tx.commit().await.map_err(db_error)
 }
