@@ -12,8 +12,8 @@ use std::sync::OnceLock;
 use jiff::Timestamp;
 use onething_core::calendar::{Pause, WorkClock, china_tz};
 use onething_core::case::{
-    Applicant, ApplicantKind, Case, CaseError, CaseState, Outcome, REASON_BUNDLE_REJECTED, REASON_NEEDED_TASK_REJECTED,
-    Reason, ReturnedBy, TaskResult, TaskState,
+    Applicant, ApplicantKind, Case, CaseError, CaseEvent, CaseState, Outcome, REASON_BUNDLE_REJECTED,
+    REASON_NEEDED_TASK_REJECTED, Reason, ReturnedBy, TaskResult, TaskState, Upload,
 };
 use onething_core::catalog::Catalog;
 use onething_core::colour::{Colour, Thresholds, colour};
@@ -84,7 +84,17 @@ fn company() -> Applicant {
 
 fn new_case(plan: &Plan, now: Timestamp) -> Case {
     let form = BTreeMap::from([("company_name".to_string(), serde_json::json!("顺达运输"))]);
-    Case::new("c1", plan, company(), plan.answers.clone(), form, now)
+    Case::file("c1", plan, company(), plan.answers.clone(), form, "u-applicant", now).0
+}
+
+/// A file as the case records it.
+fn file(sha: &str) -> Upload {
+    Upload {
+        sha256: sha.repeat(64 / sha.len()),
+        size: 1_024,
+        media_type: "application/pdf".into(),
+        uploaded_at: at("2025-01-01 00:00"),
+    }
 }
 
 fn ids(plan: &Plan) -> Vec<String> {
@@ -153,15 +163,21 @@ fn open_transport_company_from_draft_to_three_results() {
     assert_eq!(case.state, CaseState::Returned);
     assert_eq!(case.open_correction().map(|c| c.by.clone()), Some(ReturnedBy::Clerk));
     assert!(!case.is_paused());
-    case.set_answers(plan.answers.clone(), at("2025-03-03 09:10")).unwrap();
-    case.set_form(case.form.clone(), at("2025-03-03 09:10")).unwrap();
+    // Resubmitting before the flagged material is replaced is refused, with what is left to do.
+    let err = case.submit(at("2025-03-03 09:12"), &c).unwrap_err();
+    assert_eq!(err, CaseError::CorrectionUnresolved { materials: vec!["safety-rules".into()], fields: vec![] });
+    assert_eq!(err.code(), "correction_unresolved");
+    case.update(Some(plan.answers.clone()), Some(case.form.clone()), at("2025-03-03 09:10")).unwrap();
+    case.upload("safety-rules", file("ab"), at("2025-03-03 09:15")).unwrap();
+    assert_eq!(case.open_correction().unwrap().replaced_materials, ["safety-rules"]);
+    assert_eq!(case.materials["safety-rules"].uploaded_at, at("2025-03-03 09:15"));
     case.submit(at("2025-03-03 09:20"), &c).unwrap();
     assert_eq!(case.state, CaseState::Submitted);
     assert_eq!(case.corrections[0].resolved_at, Some(at("2025-03-03 09:20")));
     assert_eq!(case.open_correction(), None);
 
     // 受理 at 09:30: the 0.5-day case is due at 14:15 (150 minutes this morning, 45 after 13:30).
-    case.accept(at("2025-03-03 09:30"), &c, plan, &ids(plan)).unwrap();
+    case.accept(at("2025-03-03 09:30"), &c, plan, &ids(plan), "SL1").unwrap();
     assert_eq!(case.state, CaseState::Accepted);
     assert_eq!(show(case.due_at), "2025-03-03 14:15");
     assert_eq!(state_of(&case, VERIFY), TaskState::Ready);
@@ -195,9 +211,23 @@ fn open_transport_company_from_draft_to_three_results() {
     let permit_colour = case.task(&permit_id).unwrap().colour(&case.pauses, &c, at("2025-03-03 10:31"), &t);
     assert_eq!(case.task(&permit_id).unwrap().colour(&case.pauses, &c, at("2025-03-06 10:00"), &t), permit_colour);
     // While returned by a department the form may change, the situation answers may not.
-    case.set_form(case.form.clone(), at("2025-03-03 11:00")).unwrap();
-    let err = case.set_answers(plan.answers.clone(), at("2025-03-03 11:00")).unwrap_err();
+    let mut form = case.form.clone();
+    form.insert("parking_address".into(), serde_json::json!("聊城市东昌府区物流园2号"));
+    let changed = case.update(None, Some(form), at("2025-03-03 11:00")).unwrap();
+    assert_eq!(
+        changed,
+        CaseEvent::CaseUpdated {
+            answers: None,
+            set: BTreeMap::from([("parking_address".into(), serde_json::json!("聊城市东昌府区物流园2号"))]),
+            removed: vec![],
+        },
+        "an update records what changed, not the whole form"
+    );
+    let mut other = plan.answers.clone();
+    other.insert("agent".into(), "no".into());
+    let err = case.update(Some(other), None, at("2025-03-03 11:00")).unwrap_err();
     assert_eq!(err.code(), "illegal_transition");
+    case.upload("safety-rules", file("cd"), at("2025-03-03 11:05")).unwrap();
 
     // Resubmitted at 14:00: 120 working minutes were paused (10:30–12:00, 13:30–14:00).
     let (case_due, permit_due) = (case.due_at.unwrap(), case.task(&permit_id).unwrap().due_at.unwrap());
@@ -247,7 +277,7 @@ fn close_company_runs_seven_departments_at_once() {
     assert_eq!(plan.tasks.len(), 8);
     let mut case = new_case(plan, at("2025-03-03 09:00"));
     case.submit(at("2025-03-03 09:00"), &c).unwrap();
-    case.accept(at("2025-03-03 09:30"), &c, plan, &ids(plan)).unwrap();
+    case.accept(at("2025-03-03 09:30"), &c, plan, &ids(plan), "SL1").unwrap();
     let ready: Vec<&str> = case.tasks.iter().filter(|t| t.state == TaskState::Ready).map(|t| t.item.as_str()).collect();
     assert_eq!(ready.len(), 7);
     assert_eq!(state_of(&case, "company-deregistration"), TaskState::Waiting);
@@ -273,7 +303,7 @@ fn a_rejection_under_all_or_nothing_rejects_the_whole_bundle() {
     let c = clock();
     let mut case = new_case(plan, at("2025-03-03 09:00"));
     case.submit(at("2025-03-03 09:00"), &c).unwrap();
-    case.accept(at("2025-03-03 09:30"), &c, plan, &ids(plan)).unwrap();
+    case.accept(at("2025-03-03 09:30"), &c, plan, &ids(plan), "SL1").unwrap();
     approve(&mut case, "seal-deregistration", "2025-03-03 10:00");
     let tax = task_of(&case, "tax-deregistration");
     let err = case.reject(&tax, at("2025-03-03 10:30"), "  ".into()).unwrap_err();
@@ -302,7 +332,7 @@ fn a_partial_bundle_with_a_rejected_permit_is_partly_approved() {
     let c = clock();
     let mut case = new_case(plan, at("2025-03-03 09:00"));
     case.submit(at("2025-03-03 09:00"), &c).unwrap();
-    case.accept(at("2025-03-03 09:30"), &c, plan, &ids(plan)).unwrap();
+    case.accept(at("2025-03-03 09:30"), &c, plan, &ids(plan), "SL1").unwrap();
     approve(&mut case, VERIFY, "2025-03-03 10:00");
     let permit = task_of(&case, PERMIT);
     case.reject(&permit, at("2025-03-03 10:45"), "停车场地不符合要求".into()).unwrap();
@@ -317,7 +347,7 @@ fn a_partial_bundle_with_a_rejected_permit_is_partly_approved() {
     // Rejecting the first task of a partial bundle rejects every task: nothing approved.
     let mut case = new_case(plan, at("2025-03-03 09:00"));
     case.submit(at("2025-03-03 09:00"), &c).unwrap();
-    case.accept(at("2025-03-03 09:30"), &c, plan, &ids(plan)).unwrap();
+    case.accept(at("2025-03-03 09:30"), &c, plan, &ids(plan), "SL1").unwrap();
     let verify = task_of(&case, VERIFY);
     case.reject(&verify, at("2025-03-03 10:00"), "营业执照已吊销".into()).unwrap();
     assert_eq!(case.outcome, Some(Outcome::Rejected));
@@ -330,7 +360,7 @@ fn withdrawing_closes_an_open_pause_and_keeps_the_tasks() {
     let c = clock();
     let mut case = new_case(plan, at("2025-03-03 09:00"));
     case.submit(at("2025-03-03 09:00"), &c).unwrap();
-    case.accept(at("2025-03-03 09:30"), &c, plan, &ids(plan)).unwrap();
+    case.accept(at("2025-03-03 09:30"), &c, plan, &ids(plan), "SL1").unwrap();
     let verify = task_of(&case, VERIFY);
     case.return_by_task(&verify, at("2025-03-03 10:00"), reasons("材料不清晰")).unwrap();
     case.withdraw(at("2025-03-03 11:00")).unwrap();
@@ -352,7 +382,7 @@ fn errors_have_codes_and_plain_messages() {
     let c = clock();
     let mut case = new_case(plan, at("2025-03-03 09:00"));
     let before = json(&case);
-    let err = case.accept(at("2025-03-03 09:00"), &c, plan, &ids(plan)).unwrap_err();
+    let err = case.accept(at("2025-03-03 09:00"), &c, plan, &ids(plan), "SL1").unwrap_err();
     assert_eq!(err.to_string(), "cannot accept a case that is draft");
     assert_eq!(err.code(), "illegal_transition");
     assert_eq!(json(&case), before);
@@ -363,17 +393,17 @@ fn errors_have_codes_and_plain_messages() {
     assert_eq!((err.code(), &err), ("empty_reasons", &CaseError::EmptyReasons));
     let blank = vec![Reason::general(" ")];
     assert_eq!(case.return_for_correction(at("2025-03-03 09:05"), blank).unwrap_err(), CaseError::EmptyReasons);
-    let err = case.accept(at("2025-03-03 09:30"), &c, plan, &ids(plan)[..2]).unwrap_err();
+    let err = case.accept(at("2025-03-03 09:30"), &c, plan, &ids(plan)[..2], "SL1").unwrap_err();
     assert_eq!(err, CaseError::TaskCountMismatch { expected: 3, found: 2 });
     assert_eq!(err.code(), "task_count_mismatch");
     assert_eq!(err.to_string(), "the plan has 3 tasks but 2 task ids were given");
     // A date beyond the calendar's years: the clock cannot tell.
-    let err = case.accept(at("2099-03-03 09:30"), &c, plan, &ids(plan)).unwrap_err();
+    let err = case.accept(at("2099-03-03 09:30"), &c, plan, &ids(plan), "SL1").unwrap_err();
     assert_eq!(err.code(), "clock");
     assert!(err.to_string().contains("2099"), "{err}");
     assert_eq!(json(&case), before);
 
-    case.accept(at("2025-03-03 09:30"), &c, plan, &ids(plan)).unwrap();
+    case.accept(at("2025-03-03 09:30"), &c, plan, &ids(plan), "SL1").unwrap();
     let before = json(&case);
     let err = case.approve("t9", at("2025-03-03 10:00"), &c, result("x", at("2025-03-03 10:00"))).unwrap_err();
     assert_eq!((err.code(), err.to_string()), ("unknown_task", "this case has no task \"t9\"".to_string()));
@@ -402,12 +432,14 @@ fn case_in_every_state() -> Vec<(&'static str, Case)> {
     submitted.submit(at("2025-03-03 09:05"), &c).unwrap();
     let mut by_clerk = submitted.clone();
     by_clerk.return_for_correction(at("2025-03-03 09:10"), reasons("x")).unwrap();
+    by_clerk.upload("safety-rules", file("ab"), at("2025-03-03 09:11")).unwrap();
     let mut accepted = submitted.clone();
-    accepted.accept(at("2025-03-03 09:30"), &c, plan, &ids(plan)).unwrap();
+    accepted.accept(at("2025-03-03 09:30"), &c, plan, &ids(plan), "SL1").unwrap();
     let mut in_progress = accepted.clone();
     approve(&mut in_progress, VERIFY, "2025-03-03 10:00");
     let mut by_task = in_progress.clone();
     by_task.return_by_task(&task_of(&by_task, PERMIT), at("2025-03-03 10:30"), reasons("x")).unwrap();
+    by_task.upload("safety-rules", file("ab"), at("2025-03-03 10:31")).unwrap();
     let mut concluded = in_progress.clone();
     approve(&mut concluded, PERMIT, "2025-03-03 10:40");
     approve(&mut concluded, CERT, "2025-03-03 10:50");
@@ -431,9 +463,10 @@ fn case_in_every_state() -> Vec<(&'static str, Case)> {
     all
 }
 
-const ACTIONS: [&str; 11] = [
+const ACTIONS: [&str; 12] = [
     "set_form",
     "set_answers",
+    "upload",
     "submit",
     "return_for_correction",
     "accept",
@@ -445,7 +478,7 @@ const ACTIONS: [&str; 11] = [
     "withdraw",
 ];
 
-fn run(case: &mut Case, action: &str, now: Timestamp) -> Result<(), CaseError> {
+fn run(case: &mut Case, action: &str, now: Timestamp) -> Result<CaseEvent, CaseError> {
     let c = clock();
     let plan = transport();
     let ready = case.tasks.iter().find(|t| t.state == TaskState::Ready).map(|t| t.id.clone());
@@ -453,11 +486,19 @@ fn run(case: &mut Case, action: &str, now: Timestamp) -> Result<(), CaseError> {
     let ready = ready.or_else(|| other.clone()).unwrap_or_else(|| "t1".into());
     let other = other.unwrap_or_else(|| "t1".into());
     match action {
-        "set_form" => case.set_form(BTreeMap::new(), now),
-        "set_answers" => case.set_answers(BTreeMap::new(), now),
+        "set_form" => case.update(None, Some(BTreeMap::new()), now),
+        "set_answers" => {
+            let mut answers = case.answers.clone();
+            answers.insert(
+                "agent".into(),
+                if answers.get("agent").is_some_and(|a| a == "no") { "yes" } else { "no" }.into(),
+            );
+            case.update(Some(answers), None, now)
+        }
+        "upload" => case.upload("vehicle-photo", file("ef"), now),
         "submit" => case.submit(now, &c),
         "return_for_correction" => case.return_for_correction(now, reasons("x")),
-        "accept" => case.accept(now, &c, plan, &ids(plan)),
+        "accept" => case.accept(now, &c, plan, &ids(plan), "SL1"),
         "approve_ready" => case.approve(&ready, now, &c, result("x", now)),
         "approve_other" => case.approve(&other, now, &c, result("x", now)),
         "reject_ready" => case.reject(&ready, now, "x".into()),
@@ -471,12 +512,12 @@ fn run(case: &mut Case, action: &str, now: Timestamp) -> Result<(), CaseError> {
 #[test]
 fn every_illegal_transition_is_refused_and_changes_nothing() {
     let legal: &[(&str, &[&str])] = &[
-        ("draft", &["set_form", "set_answers", "submit", "withdraw"]),
+        ("draft", &["set_form", "set_answers", "upload", "submit", "withdraw"]),
         ("submitted", &["return_for_correction", "accept", "withdraw"]),
-        ("returned_by_clerk", &["set_form", "set_answers", "submit", "withdraw"]),
+        ("returned_by_clerk", &["set_form", "set_answers", "upload", "submit", "withdraw"]),
         ("accepted", &["approve_ready", "reject_ready", "return_ready", "withdraw"]),
         ("in_progress", &["approve_ready", "reject_ready", "return_ready", "withdraw"]),
-        ("returned_by_task", &["set_form", "submit", "withdraw"]),
+        ("returned_by_task", &["set_form", "upload", "submit", "withdraw"]),
         ("concluded", &[]),
         ("withdrawn", &[]),
     ];
@@ -502,7 +543,7 @@ fn every_illegal_transition_is_refused_and_changes_nothing() {
             refused += 1;
         }
     }
-    assert_eq!(refused, 8 * 11 - 22);
+    assert_eq!(refused, 8 * 12 - 25);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -518,6 +559,7 @@ enum Action {
     ReturnByTask(usize),
     Withdraw,
     SetForm,
+    Upload,
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -530,6 +572,7 @@ fn action() -> impl Strategy<Value = Action> {
         2 => (0usize..8).prop_map(Action::ReturnByTask),
         1 => Just(Action::Withdraw),
         1 => Just(Action::SetForm),
+        2 => Just(Action::Upload),
     ]
 }
 
@@ -579,7 +622,9 @@ proptest! {
         let plan = if which { transport() } else { closing() };
         let c = clock();
         let mut now = at("2025-03-03 08:30");
-        let mut case = new_case(plan, now);
+        let form = BTreeMap::from([("company_name".to_string(), serde_json::json!("顺达运输"))]);
+        let (mut case, filed) = Case::file("c1", plan, company(), plan.answers.clone(), form, "u-applicant", now);
+        let mut history = vec![(filed, now)];
         let mut n = 0;
         for (action, minutes) in steps {
             now = now.checked_add(jiff::SignedDuration::from_mins(minutes)).unwrap();
@@ -591,7 +636,7 @@ proptest! {
             let outcome = match action {
                 Action::Submit => case.submit(now, &c),
                 Action::Return => case.return_for_correction(now, reasons("x")),
-                Action::Accept => case.accept(now, &c, plan, &ids),
+                Action::Accept => case.accept(now, &c, plan, &ids, "SL1"),
                 Action::Approve(i) => {
                     let id = pick(i);
                     case.approve(&id, now, &c, result("x", now))
@@ -605,10 +650,12 @@ proptest! {
                     case.return_by_task(&id, now, reasons("补正"))
                 }
                 Action::Withdraw => case.withdraw(now),
-                Action::SetForm => case.set_form(BTreeMap::new(), now),
+                Action::SetForm => case.update(None, Some(BTreeMap::new()), now),
+                Action::Upload => case.upload("safety-rules", file("ab"), now),
             };
-            if let Err(e) = outcome {
-                prop_assert_eq!(&json(&case), &before, "step {} failed with {} and changed the case", n, e);
+            match outcome {
+                Err(e) => prop_assert_eq!(&json(&case), &before, "step {} failed with {} and changed the case", n, e),
+                Ok(event) => history.push((event, now)),
             }
             check_invariants(&case)?;
             if case.state == CaseState::Concluded
@@ -619,7 +666,13 @@ proptest! {
             }
         }
         let back: Case = serde_json::from_str(&serde_json::to_string(&case).unwrap()).unwrap();
-        prop_assert_eq!(back, case);
+        prop_assert_eq!(&back, &case);
+        // The log proves the state: the events, through JSON as the store keeps them, rebuild the case.
+        let stored: Vec<(CaseEvent, Timestamp)> = history
+            .iter()
+            .map(|(e, at)| (serde_json::from_str(&serde_json::to_string(e).unwrap()).unwrap(), *at))
+            .collect();
+        prop_assert_eq!(Case::replay("c1", &stored).unwrap(), case);
     }
 }
 
@@ -663,7 +716,7 @@ fn a_one_day_task_accepted_monday_morning() {
     let t = Thresholds::default();
     let mut case = new_case(plan, at("2025-03-03 08:00"));
     case.submit(at("2025-03-03 08:30"), &c).unwrap();
-    case.accept(at(start), &c, plan, &ids(plan)).unwrap();
+    case.accept(at(start), &c, plan, &ids(plan), "SL1").unwrap();
     let task = case.task(&task_of(&case, "tax-deregistration")).unwrap();
     let waiting = case.task(&task_of(&case, "company-deregistration")).unwrap();
     assert_eq!(task.colour(&case.pauses, &c, at("2025-03-03 09:01"), &t), Some(Colour::Green));
