@@ -108,14 +108,13 @@ enum Command {
     },
     /// Measure throughput and latency against the machine's limits
     Bench(bench::BenchArgs),
-    /// Export the whole installation (catalogue versions, users, cases, tasks, the files' index, events with
+    /// Export the whole installation (catalogue versions, users, cases, tasks, material files, events with
     /// their hash chain, supervision records) as JSON Lines, to move it to another database (SQLite ⇄
-    /// PostgreSQL) with `onething import`. Stop the server first. The material files are not in the export:
-    /// copy the data directory's files/ directory alongside (the export checks that every indexed file is there).
+    /// PostgreSQL) with `onething import`. Stop the server first.
     Export {
         #[command(flatten)]
         database: DatabaseArgs,
-        /// The data directory (its SQLite database without --database-url; its files/ are checked).
+        /// The data directory (its SQLite database without --database-url).
         #[arg(long, default_value = "data", env = "ONETHING_DATA_DIR")]
         data_dir: PathBuf,
         /// The file to write (written under a temporary name, renamed when complete); stdout when absent.
@@ -130,8 +129,7 @@ enum Command {
         input: PathBuf,
         #[command(flatten)]
         database: DatabaseArgs,
-        /// The data directory (its SQLite database without --database-url, created if missing; copy the old
-        /// files/ directory into it).
+        /// The data directory (its SQLite database without --database-url, created if missing).
         #[arg(long, default_value = "data", env = "ONETHING_DATA_DIR")]
         data_dir: PathBuf,
     },
@@ -401,7 +399,6 @@ fn report_assessment(
             files,
             WorkClock::official(),
             Arc::new(onething_service::SystemTime),
-            onething_service::FileStore::new(data_dir.join("files")),
             Default::default(),
         )
         .await?;
@@ -472,17 +469,34 @@ fn audit_verify(data_dir: &std::path::Path, db: &DatabaseArgs) -> anyhow::Result
     runtime.block_on(async move {
         let store = open_store(data_dir, db, false).await?;
         let report = onething_store::verify_chain(store.as_ref()).await?;
+        let state = onething_service::audit_state(store.as_ref()).await?;
         store.close().await;
+        let mut ok = true;
         match report.broken {
-            None => {
-                println!("ok: {} events, the chain is intact", report.events);
-                Ok(ExitCode::SUCCESS)
-            }
+            None => println!("ok: {} events, the chain is intact", report.events),
             Some(b) => {
                 println!("broken at event {}: {}", b.seq, b.reason);
-                Ok(ExitCode::FAILURE)
+                ok = false;
             }
         }
+        let legacy = if state.legacy_cases > 0 {
+            format!(" ({} older cases predate typed events and were not replayed)", state.legacy_cases)
+        } else {
+            String::new()
+        };
+        if state.is_clean() {
+            println!(
+                "ok: the log rebuilds {} cases, {} accounts and {} records as stored{legacy}",
+                state.cases, state.users, state.records
+            );
+        } else {
+            ok = false;
+            println!("the log does not rebuild {} rows{legacy}:", state.mismatches.len());
+            for m in &state.mismatches {
+                println!("  {} {}: {}", m.what, m.id, m.reason);
+            }
+        }
+        Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
     })
 }
 
@@ -513,19 +527,19 @@ fn serve(o: ServeOptions) -> anyhow::Result<ExitCode> {
             files,
             clock,
             Arc::new(onething_service::SystemTime),
-            onething_service::FileStore::new(o.data_dir.join("files")),
             config,
         )
         .await
         .context("starting the service")?;
         let service = Arc::new(service);
+        adopt_legacy_files(&service, &o.data_dir).await?;
         if o.demo {
             seed_demo(&service).await?;
         }
         // The deadline worker: claims due watches under a lease, so any number of nodes can run it.
         if o.sweep_seconds > 0 {
             let worker = service.clone();
-            let node = format!("{}-{}", std::process::id(), onething_service::random_password()?);
+            let node = format!("{}-{}", std::process::id(), onething_service::random_password().map_err(anyhow::Error::msg)?);
             let every = std::time::Duration::from_secs(o.sweep_seconds);
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(every);
@@ -573,7 +587,7 @@ async fn seed_demo(service: &onething_service::Service) -> anyhow::Result<()> {
             println!("demo users exist already; their password is unchanged");
             return Ok(());
         }
-        None => onething_service::random_password()?,
+        None => onething_service::random_password().map_err(anyhow::Error::msg)?,
     };
     let names = service.seed_demo_users(&password).await?;
     let seeded = service.seed_demo_projects(&onething_service::User::system_supervisor(), 699).await?;
@@ -585,5 +599,35 @@ async fn seed_demo(service: &onething_service::Service) -> anyhow::Result<()> {
     } else {
         println!("demo users: {} — password (shown once): {password}", names.join(", "));
     }
+    Ok(())
+}
+
+/// Material files an earlier onething kept in `DATA_DIR/files/` (content-addressed by SHA-256) move into the
+/// database, once: afterwards `files/` holds a marker and is left alone.
+async fn adopt_legacy_files(service: &onething_service::Service, data_dir: &std::path::Path) -> anyhow::Result<()> {
+    let dir = data_dir.join("files");
+    let marker = dir.join(".adopted");
+    if !dir.is_dir() || marker.exists() {
+        return Ok(());
+    }
+    let mut stack = vec![dir.clone()];
+    let mut adopted = 0;
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).with_context(|| format!("reading {}", d.display()))? {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+            if path.is_dir() {
+                stack.push(path);
+            } else if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+                let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                if service.adopt_file(&name, bytes).await? {
+                    adopted += 1;
+                }
+            }
+        }
+    }
+    std::fs::write(&marker, format!("{adopted} files moved into the database\n"))
+        .with_context(|| format!("writing {}", marker.display()))?;
+    tracing::info!(adopted, "material files of an earlier version moved into the database");
     Ok(())
 }

@@ -14,8 +14,8 @@
 //!
 //! Rows are the stored columns verbatim ([`Store::dump`]), restored verbatim ([`Store::restore`]): events keep
 //! their seq, payload text and hashes, so the chain verifies on the target exactly as on the source. The
-//! material files themselves stay in the content-addressed `files/` directory of the data directory, which is
-//! copied alongside; the export checks that every indexed file is there, the import that it arrived.
+//! material files travel in the `blobs` table (their bytes base64 in the line); the export and the import
+//! both check that every material names a blob that is in the file.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -49,36 +49,19 @@ fn backend_name(database: &DatabaseArgs) -> &'static str {
     }
 }
 
-/// Where the content-addressed store keeps a file: `files/ab/cd/abcd…`.
-fn file_path(files: &Path, sha256: &str) -> Option<PathBuf> {
-    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    Some(files.join(&sha256[0..2]).join(&sha256[2..4]).join(sha256))
+/// The materials whose blob is not among the blobs (sha256s, named one by one up to [`MISSING_SHOWN`]).
+fn missing_blobs(indexed: &BTreeSet<String>, blobs: &BTreeSet<String>) -> Vec<String> {
+    indexed.difference(blobs).cloned().collect()
 }
 
-/// The indexed files (sha256 → size) that are not under `files` with their size; names the first few.
-fn missing_files(files: &Path, indexed: &BTreeMap<String, i64>) -> Vec<String> {
-    let mut missing = Vec::new();
-    for (sha256, size) in indexed {
-        let found = file_path(files, sha256).and_then(|p| std::fs::metadata(p).ok());
-        match found {
-            Some(meta) if i64::try_from(meta.len()).ok() == Some(*size) => {}
-            Some(meta) => missing.push(format!("{sha256} ({} bytes on disk, {size} indexed)", meta.len())),
-            None => missing.push(sha256.clone()),
-        }
-    }
-    missing
-}
-
-fn report_missing(files: &Path, missing: &[String]) {
+fn report_missing(missing: &[String]) {
     for m in missing.iter().take(MISSING_SHOWN) {
-        eprintln!("  missing: {}", m);
+        eprintln!("  missing: {m}");
     }
     if missing.len() > MISSING_SHOWN {
         eprintln!("  … and {} more", missing.len() - MISSING_SHOWN);
     }
-    eprintln!("{} indexed file(s) missing or of the wrong size under {}", missing.len(), files.display());
+    eprintln!("{} material file(s) named by a material but not stored as a blob", missing.len());
 }
 
 /// A JSON object with its members in the given order.
@@ -187,17 +170,12 @@ pub fn export(data_dir: &Path, database: &DatabaseArgs, output: Option<&Path>) -
                 );
             }
         }
-        let files = data_dir.join("files");
-        let missing = missing_files(&files, &summary.files);
+        let missing = missing_blobs(&summary.files, &summary.blobs);
         if missing.is_empty() {
-            eprintln!(
-                "files: all {} indexed files are under {} — copy that directory to the new data directory",
-                summary.files.len(),
-                files.display()
-            );
+            eprintln!("files: {} material files, all in the export", summary.blobs.len());
         } else {
             ok = false;
-            report_missing(&files, &missing);
+            report_missing(&missing);
         }
         Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
     })
@@ -209,8 +187,10 @@ struct Exported {
     events: i64,
     /// Why the chain of the exported events does not verify, if it does not.
     broken: Option<String>,
-    /// The files' index: sha256 → size.
-    files: BTreeMap<String, i64>,
+    /// The sha256s the materials name.
+    files: BTreeSet<String>,
+    /// The sha256s of the blobs.
+    blobs: BTreeSet<String>,
 }
 
 async fn write_export(store: &dyn Store, source: &str, out: &mut Output) -> anyhow::Result<Exported> {
@@ -227,7 +207,8 @@ async fn write_export(store: &dyn Store, source: &str, out: &mut Output) -> anyh
     let mut verifier = ChainVerifier::default();
     let mut head = (0, GENESIS.to_string());
     let mut events = 0;
-    let mut files = BTreeMap::new();
+    let mut files = BTreeSet::new();
+    let mut blobs = BTreeSet::new();
     for table in Table::ALL {
         let mut count = 0u64;
         let mut after = None;
@@ -248,8 +229,13 @@ async fn write_export(store: &dyn Store, source: &str, out: &mut Output) -> anyh
                         head = (row["seq"].as_i64().unwrap_or(0), row["hash"].as_str().unwrap_or(GENESIS).to_string())
                     }
                     Table::Materials => {
-                        if let (Some(sha256), Some(size)) = (row["sha256"].as_str(), row["size"].as_i64()) {
-                            files.insert(sha256.to_string(), size);
+                        if let Some(sha256) = row["sha256"].as_str() {
+                            files.insert(sha256.to_string());
+                        }
+                    }
+                    Table::Blobs => {
+                        if let Some(sha256) = row["sha256"].as_str() {
+                            blobs.insert(sha256.to_string());
                         }
                     }
                     _ => {}
@@ -273,7 +259,7 @@ async fn write_export(store: &dyn Store, source: &str, out: &mut Output) -> anyh
         ("counts", &Value::Object(counts)),
         ("chain_head", &json!({ "seq": head.0, "hash": head.1 })),
     ])?)?;
-    Ok(Exported { rows, events, broken, files })
+    Ok(Exported { rows, events, broken, files, blobs })
 }
 
 /// The header and end line of an export, and its rows counted per table, as read by [`scan`].
@@ -282,7 +268,6 @@ struct Scanned {
     rows: u64,
     counts: BTreeMap<Table, u64>,
     chain_head: (i64, String),
-    files: BTreeMap<String, i64>,
 }
 
 /// One line of an export, parsed.
@@ -344,7 +329,8 @@ fn scan(input: &Path) -> anyhow::Result<Scanned> {
     let (source, allowed) = parse_header(lines.next())?;
     let mut counts: BTreeMap<Table, u64> = BTreeMap::new();
     let mut current: Option<Table> = None;
-    let mut files = BTreeMap::new();
+    let mut files = BTreeSet::new();
+    let mut blobs = BTreeSet::new();
     let mut end: Option<(usize, Value)> = None;
     let mut number = 1;
     for text in lines {
@@ -364,10 +350,15 @@ fn scan(input: &Path) -> anyhow::Result<Scanned> {
                 }
                 current = Some(table);
                 *counts.entry(table).or_default() += 1;
-                if table == Table::Materials
-                    && let (Some(sha256), Some(size)) = (row["sha256"].as_str(), row["size"].as_i64())
-                {
-                    files.insert(sha256.to_string(), size);
+                let sha256 = row["sha256"].as_str().map(str::to_string);
+                match (table, sha256) {
+                    (Table::Materials, Some(sha256)) => {
+                        files.insert(sha256);
+                    }
+                    (Table::Blobs, Some(sha256)) => {
+                        blobs.insert(sha256);
+                    }
+                    _ => {}
                 }
             }
         }
@@ -390,7 +381,12 @@ fn scan(input: &Path) -> anyhow::Result<Scanned> {
     let (Some(seq), Some(hash)) = (head["seq"].as_i64(), head["hash"].as_str()) else {
         bail!("line {at}: the end line has no chain head");
     };
-    Ok(Scanned { source, rows, counts, chain_head: (seq, hash.to_string()), files })
+    let missing = missing_blobs(&files, &blobs);
+    if !missing.is_empty() {
+        report_missing(&missing);
+        bail!("the export names material files it does not carry: it is damaged");
+    }
+    Ok(Scanned { source, rows, counts, chain_head: (seq, hash.to_string()) })
 }
 
 /// `onething import`: checks the whole export, then restores it into an empty store table by table, and
@@ -426,15 +422,6 @@ pub fn import(input: &Path, data_dir: &Path, database: &DatabaseArgs) -> anyhow:
         if head? != scanned.chain_head {
             ok = false;
             eprintln!("the imported chain head differs from the export's end line");
-        }
-        let files = data_dir.join("files");
-        let missing = missing_files(&files, &scanned.files);
-        if missing.is_empty() {
-            eprintln!("files: all {} indexed files are under {}", scanned.files.len(), files.display());
-        } else {
-            // The database is complete; the files may still be on their way.
-            report_missing(&files, &missing);
-            eprintln!("copy the files/ directory of the old data directory there before serving");
         }
         Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
     })

@@ -13,7 +13,7 @@ use std::time::Instant;
 use jiff::{SignedDuration, Timestamp};
 use onething_core::calendar::{WorkClock, china_tz};
 use onething_core::source::SourceFile;
-use onething_service::{FileStore, Service, ServiceConfig, TimeSource, User};
+use onething_service::{Service, ServiceConfig, TimeSource, User};
 use onething_store::{Changeset, Store, WatchRow, WatchWrite};
 
 struct Fixed(Timestamp);
@@ -114,16 +114,10 @@ async fn main() {
     let load_secs = started.elapsed().as_secs_f64();
     println!("loaded {n} open task watches in {load_secs:.1} s ({:.0} watches/s)", n as f64 / load_secs);
 
-    let service = Service::start(
-        store.clone(),
-        catalog(),
-        WorkClock::official(),
-        Arc::new(Fixed(now)),
-        FileStore::new(dir.join("files")),
-        ServiceConfig::default(),
-    )
-    .await
-    .unwrap();
+    let service =
+        Service::start(store.clone(), catalog(), WorkClock::official(), Arc::new(Fixed(now)), ServiceConfig::default())
+            .await
+            .unwrap();
     let node = "bench-node";
     // The first sweep of a day also takes the day's colour snapshot (one GROUP BY over the watches).
     let t = Instant::now();

@@ -9,13 +9,15 @@ use std::fmt::Write as _;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use onething_core::calendar::china_tz;
-use onething_core::case::{ReturnedBy, Task, TaskState};
-use onething_store::RecordFilter;
+use onething_core::case::{Case, ReturnedBy, Task, TaskState};
+use onething_store::{RecordFilter, TaskFilter};
 use serde::Serialize;
 
+use crate::Service;
 use crate::auth::{Role, User};
-use crate::cases::CaseDoc;
-use crate::{Service, ServiceError};
+use crate::cases::parse_case;
+use crate::errors::{AssessmentError, BadInput, ErrorCode};
+use crate::records::{Rating, Record, RecordDoc};
 
 /// A period of the assessment: a year (`2026`), a quarter (`2026-Q1`) or a month (`2026-03`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -27,9 +29,13 @@ pub struct Period {
 }
 
 impl Period {
-    pub fn parse(s: &str) -> Result<Period, ServiceError> {
+    pub fn parse(s: &str) -> Result<Period, BadInput> {
         let bad = || {
-            ServiceError::bad("bad_period", "period", format!("{s:?} is not a period: write 2026, 2026-Q1 or 2026-03"))
+            BadInput::new(
+                ErrorCode::BadPeriod,
+                "period",
+                format!("{s:?} is not a period: write 2026, 2026-Q1 or 2026-03"),
+            )
         };
         let s = s.trim();
         let (year, rest) = s.split_once('-').map_or((s, None), |(y, r)| (y, Some(r)));
@@ -59,9 +65,10 @@ impl Period {
         Ok(Period { label: s.to_string(), from, until })
     }
 
-    fn bounds(&self) -> Result<(Timestamp, Timestamp), ServiceError> {
-        let ts =
-            |d: Date| d.to_zoned(china_tz()).map(|z| z.timestamp()).map_err(|e| ServiceError::Internal(e.to_string()));
+    fn bounds(&self) -> Result<(Timestamp, Timestamp), AssessmentError> {
+        let ts = |d: Date| {
+            d.to_zoned(china_tz()).map(|z| z.timestamp()).map_err(|e| AssessmentError::Internal(e.to_string()))
+        };
         Ok((ts(self.from)?, ts(self.until)?))
     }
 }
@@ -161,29 +168,31 @@ impl Acc {
 
 impl Service {
     /// The performance assessment of a period (supervisors and administrators).
-    pub async fn assessment(&self, user: &User, period: &Period) -> Result<Assessment, ServiceError> {
+    pub async fn assessment(&self, user: &User, period: &Period) -> Result<Assessment, AssessmentError> {
         if !(user.has(Role::Supervisor) || user.has(Role::Admin)) {
-            return Err(ServiceError::Forbidden("the assessment is for supervisors"));
+            return Err(AssessmentError::Forbidden("the assessment is for supervisors"));
         }
         let (from, until) = period.bounds()?;
         let end = until.min(self.now().max(from));
         let mut by_dept: BTreeMap<String, Acc> = BTreeMap::new();
         let mut by_item: BTreeMap<String, Acc> = BTreeMap::new();
-        // Tasks are rewritten whenever their case changes, so every task decided in the period (or open in it)
-        // has been updated since the period began.
-        let rows = self.store.tasks_updated_between(from, Timestamp::MAX).await?;
-        let mut docs: BTreeMap<String, CaseDoc> = BTreeMap::new();
-        for r in &rows {
-            if !docs.contains_key(&r.case_id)
-                && let Some(row) = self.store.case(&r.case_id).await?
-            {
-                let doc: CaseDoc =
-                    serde_json::from_value(row.doc).map_err(|e| ServiceError::Internal(e.to_string()))?;
-                docs.insert(r.case_id.clone(), doc);
+        // The cases of the period: those with a task decided (or otherwise written) since the period began, and
+        // those with a task still open (open work may be overdue at the period's end).
+        let mut rows = self.store.tasks_updated_between(from, Timestamp::MAX).await?;
+        let open = [TaskState::Ready, TaskState::Returned].iter().map(|s| s.as_str().to_string()).collect();
+        rows.extend(self.store.tasks(&TaskFilter { states: open, limit: 10_000_000, ..TaskFilter::default() }).await?);
+        let mut ids: Vec<String> = rows.into_iter().map(|r| r.case_id).collect();
+        ids.sort();
+        ids.dedup();
+        let mut docs: BTreeMap<String, Case> = BTreeMap::new();
+        for chunk in ids.chunks(500) {
+            for row in self.store.cases_by_ids(chunk).await? {
+                let case = parse_case(&row).map_err(AssessmentError::Internal)?;
+                docs.insert(row.id.clone(), case);
             }
         }
         for doc in docs.values() {
-            for t in &doc.case.tasks {
+            for t in &doc.tasks {
                 let decided_in = t.decided_at.is_some_and(|d| d >= from && d < until)
                     && matches!(t.state, TaskState::Approved | TaskState::Rejected);
                 let open_overdue =
@@ -217,43 +226,39 @@ impl Service {
             }
         }
         let filter = RecordFilter {
-            kind: "rating".into(),
+            kind: Rating::KIND.into(),
             since: Some(from),
             until: Some(until),
             limit: 100_000,
             ..RecordFilter::default()
         };
         for r in self.store.records(&filter).await? {
-            let level = r.doc["level"].as_f64().unwrap_or(0.0);
-            let depts: BTreeSet<String> = r.doc["departments"]
-                .as_array()
-                .map(|a| a.iter().filter_map(|d| d.as_str().map(str::to_string)).collect())
-                .unwrap_or_default();
+            let r = Record::<Rating>::from_row(r).map_err(AssessmentError::Internal)?;
+            let level = f64::from(r.doc.level);
+            let depts: BTreeSet<String> = r.doc.departments.into_iter().collect();
             for d in depts {
                 by_dept.entry(d).or_default().ratings.push(level);
             }
-            let items: BTreeSet<String> = r.doc["items"]
-                .as_array()
-                .map(|a| a.iter().filter_map(|d| d.as_str().map(str::to_string)).collect())
-                .unwrap_or_default();
+            let items: BTreeSet<String> = r.doc.items.into_iter().collect();
             for i in items {
                 by_item.entry(i).or_default().ratings.push(level);
             }
         }
         let mut bundles: BTreeMap<String, (Vec<f64>, Option<f64>)> = BTreeMap::new();
-        for doc in docs.values() {
-            let c = &doc.case;
+        let clock = self.clock();
+        for c in docs.values() {
             let (Some(acc), Some(con)) = (c.accepted_at, c.concluded_at) else { continue };
             if con < from || con >= until {
                 continue;
             }
-            let actual = self.clock.used(acc, con, &c.pauses).unwrap_or(0) as f64 / 60.0;
-            let catalog = self.catalog_of(&c.catalog_version).await?;
+            let actual = clock.used(acc, con, &c.pauses).unwrap_or(0) as f64 / 60.0;
+            self.ensure_catalog(&c.catalog_version).await.map_err(|e| AssessmentError::Internal(e.to_string()))?;
+            let catalog = self.catalog_of(&c.catalog_version).map_err(AssessmentError::Internal)?;
             let baseline = c
                 .tasks
                 .iter()
                 .filter_map(|t| catalog.items.get(&t.item))
-                .map(|i| i.promised_limit.to_minutes(self.clock.day_minutes()) as f64 / 60.0)
+                .map(|i| i.promised_limit.to_minutes(clock.day_minutes()) as f64 / 60.0)
                 .sum::<f64>();
             let e = bundles.entry(c.bundle.clone()).or_default();
             e.0.push(actual);
@@ -286,24 +291,23 @@ impl Service {
         })
     }
 
-    fn add_task(&self, acc: &mut Acc, doc: &CaseDoc, t: &Task, decided: bool) {
+    fn add_task(&self, acc: &mut Acc, case: &Case, t: &Task, decided: bool) {
         if !decided {
             acc.overdue += 1;
             return;
         }
         let (Some(ready), Some(decided_at)) = (t.ready_at, t.decided_at) else { return };
         acc.handled += 1;
-        acc.cases.insert(doc.case.id.clone());
-        let pauses: Vec<_> = doc.case.pauses.iter().filter(|p| p.from >= ready).cloned().collect();
-        let minutes = self.clock.used(ready, decided_at, &pauses).unwrap_or(0);
+        acc.cases.insert(case.id.clone());
+        let pauses: Vec<_> = case.pauses.iter().filter(|p| p.from >= ready).cloned().collect();
+        let minutes = self.clock().used(ready, decided_at, &pauses).unwrap_or(0);
         acc.hours.push(minutes as f64 / 60.0);
         if t.due_at.is_none_or(|due| decided_at <= due) {
             acc.on_time += 1;
         } else {
             acc.overdue += 1;
         }
-        let asked =
-            doc.case.corrections.iter().any(|c| matches!(&c.by, ReturnedBy::Task { task_id } if task_id == &t.id));
+        let asked = case.corrections.iter().any(|c| matches!(&c.by, ReturnedBy::Task { task_id } if task_id == &t.id));
         if asked {
             acc.corrected += 1;
         }

@@ -1,42 +1,36 @@
-//! Case use cases (办件): file, upload, submit, accept (受理), return for correction (补正), work tasks, withdraw,
-//! and the reads each role is allowed. Every mutation is: load → check the actor → let the core decide →
-//! commit one changeset (case row, its task rows, exactly one event) → answer. A concurrent change of the same
-//! case (version conflict) is retried from a fresh read.
+//! Case use cases (办件): file, change, upload, submit, accept (受理), return for correction (补正), work tasks,
+//! withdraw, and the reads each role is allowed. Every mutation is: one read of the case with its materials and
+//! watches → check the actor → let the core decide, which gives the typed event → commit one changeset (the
+//! case row, the task rows and watches that changed, the file if any, exactly one event) → answer from what is
+//! in hand. A concurrent change of the same case (a lost version check) is retried from a fresh read.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use onething_core::case::{Applicant, ApplicantKind, Case, Reason, TaskResult, TaskState};
-use onething_core::catalog::{Catalog, FieldDef, LicenceType};
+use onething_core::case::{Applicant, ApplicantKind, Case, CaseEvent, Reason, TaskResult, TaskState, Upload};
+use onething_core::catalog::{FieldDef, LicenceType};
 use onething_core::codes::{CreditCode, IdNumber};
 use onething_core::colour::Colour;
 use onething_core::form::{self, FieldProblem};
-use onething_core::plan::{self, Plan, PlanField, PlanMaterial};
+use onething_core::plan::{Plan, PlanField, PlanMaterial};
 use onething_store::{
-    CaseFilter, CaseRow, CaseWrite, Changeset, IdempotencyRow, MaterialRow, NewEvent, TaskFilter, TaskRow,
+    BlobRow, CaseBundle, CaseFilter, CaseRow, CaseWrite, Changeset, IdempotencyRow, MaterialRow, StoreError,
+    TaskFilter, TaskRow,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::auth::{Role, User};
-use crate::{Service, ServiceError, new_id};
+use crate::errors::{BadInput, CaseActionError, ErrorCode, ReadError, json_fault};
+use crate::events::Event;
+use crate::{Service, new_id};
 
 /// How many times a use case is retried after a concurrent change of the same case.
 const RETRIES: usize = 5;
 
 /// Who acts: a signed-in user.
 pub type Actor = User;
-
-/// The stored document of a case: the core's case plus what only the service tracks.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CaseDoc {
-    pub case: Case,
-    /// The user who filed it (the applicant, or a clerk filing for one: 帮办代办).
-    pub filed_by: String,
-    /// 受理编号, once accepted.
-    pub receipt_number: Option<String>,
-}
 
 /// A request to file a case.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -90,12 +84,13 @@ pub struct ApproveRequest {
 #[derive(Debug, Clone)]
 pub struct CaseView {
     pub row: CaseRow,
-    pub doc: CaseDoc,
+    pub case: Case,
+    /// The uploads, as rows (by material code).
     pub materials: Vec<MaterialRow>,
     pub colour: Option<Colour>,
-    /// The colour of each task, in the order of `doc.case.tasks`.
+    /// The colour of each task, in the order of `case.tasks`.
     pub task_colours: Vec<Option<Colour>>,
-    pub plan: Plan,
+    pub plan: Arc<Plan>,
 }
 
 /// A field of a task's view, with the applicant's value.
@@ -131,50 +126,27 @@ pub struct TaskView {
     pub result_fields: Vec<FieldDef>,
 }
 
-fn parse_doc(row: &CaseRow) -> Result<CaseDoc, ServiceError> {
-    serde_json::from_value(row.doc.clone()).map_err(|e| ServiceError::Internal(format!("case {} doc: {e}", row.id)))
+/// A case as read: its row and the case it holds.
+pub(crate) struct Loaded {
+    pub(crate) bundle: CaseBundle,
+    pub(crate) case: Case,
 }
 
-fn event(case_id: &str, kind: &str, actor: &User, at: Timestamp, payload: serde_json::Value) -> NewEvent {
-    NewEvent {
-        id: new_id(),
-        case_id: Some(case_id.to_string()),
-        kind: kind.to_string(),
-        actor: actor.id.clone(),
-        at,
-        payload: payload.to_string(),
-    }
+pub(crate) fn parse_case(row: &CaseRow) -> Result<Case, String> {
+    serde_json::from_str(&row.doc).map_err(|e| format!("case {}: {}", row.id, json_fault(e)))
 }
 
-fn task_rows(case: &Case, now: Timestamp) -> Result<Vec<TaskRow>, ServiceError> {
-    case.tasks
-        .iter()
-        .map(|t| {
-            Ok(TaskRow {
-                id: t.id.clone(),
-                case_id: case.id.clone(),
-                item: t.item.clone(),
-                department: t.department.clone(),
-                state: t.state.as_str().to_string(),
-                due_at: t.due_at,
-                updated_at: now,
-                doc: serde_json::to_value(t).map_err(|e| ServiceError::Internal(e.to_string()))?,
-            })
-        })
-        .collect()
-}
-
-fn reasons(input: Vec<ReasonInput>) -> Result<Vec<Reason>, ServiceError> {
+fn reasons(input: Vec<ReasonInput>) -> Result<Vec<Reason>, BadInput> {
     if input.is_empty() {
-        return Err(ServiceError::bad("empty_reasons", "reasons", "give at least one reason"));
+        return Err(BadInput::new(ErrorCode::EmptyReasons, "reasons", "give at least one reason"));
     }
     input
         .into_iter()
         .enumerate()
         .map(|(i, r)| {
             if r.reason.trim().is_empty() {
-                return Err(ServiceError::bad(
-                    "empty_reasons",
+                return Err(BadInput::new(
+                    ErrorCode::EmptyReasons,
                     format!("reasons[{i}].reason"),
                     "a reason needs a text",
                 ));
@@ -185,41 +157,108 @@ fn reasons(input: Vec<ReasonInput>) -> Result<Vec<Reason>, ServiceError> {
 }
 
 /// The China calendar date of an instant, e.g. for "today" in birth-date checks.
-fn china_date(ts: Timestamp) -> jiff::civil::Date {
+pub(crate) fn china_date(ts: Timestamp) -> jiff::civil::Date {
     ts.to_zoned(onething_core::calendar::china_tz()).date()
 }
 
+/// The material rows of a case's uploads.
+fn material_rows(case: &Case) -> Vec<MaterialRow> {
+    case.materials
+        .iter()
+        .map(|(code, u)| MaterialRow {
+            case_id: case.id.clone(),
+            material: code.clone(),
+            sha256: u.sha256.clone(),
+            size: i64::try_from(u.size).unwrap_or(i64::MAX),
+            media_type: u.media_type.clone(),
+            uploaded_at: u.uploaded_at,
+        })
+        .collect()
+}
+
+/// The row a case is stored as (its number and version are the store's).
+fn case_row(case: &Case, number: &str, owner: Option<String>, now: Timestamp) -> Result<CaseRow, String> {
+    Ok(CaseRow {
+        id: case.id.clone(),
+        number: number.to_string(),
+        bundle: case.bundle.clone(),
+        catalog_version: case.catalog_version.clone(),
+        state: case.state.as_str().to_string(),
+        owner,
+        applicant_name: case.applicant.name.clone(),
+        applicant_code: case.applicant.credit_code.clone().or_else(|| case.applicant.id_number.clone()),
+        due_at: case.due_at,
+        created_at: case.created_at,
+        updated_at: now,
+        version: 0,
+        doc: serde_json::to_string(case).map_err(json_fault)?,
+    })
+}
+
+/// The rows of the tasks that differ from `before` (all of them for a case without tasks before).
+fn changed_task_rows(before: &Case, after: &Case, now: Timestamp) -> Result<Vec<TaskRow>, String> {
+    after
+        .tasks
+        .iter()
+        .filter(|t| before.task(&t.id) != Some(*t))
+        .map(|t| {
+            Ok(TaskRow {
+                id: t.id.clone(),
+                case_id: after.id.clone(),
+                item: t.item.clone(),
+                department: t.department.clone(),
+                state: t.state.as_str().to_string(),
+                due_at: t.due_at,
+                updated_at: now,
+                doc: serde_json::to_string(t).map_err(json_fault)?,
+            })
+        })
+        .collect()
+}
+
 impl Service {
-    fn can_read(&self, user: &User, row: &CaseRow) -> bool {
-        user.reads_all() || (user.has(Role::Applicant) && row.owner.as_deref() == Some(user.id.as_str()))
+    /// Whether a user may read a case: supervisors, administrators and clerks every case, an applicant their
+    /// own, an officer the cases with a task of their department.
+    pub(crate) fn can_read(user: &User, row: &CaseRow, case: &Case) -> bool {
+        user.reads_all()
+            || (user.has(Role::Applicant) && row.owner.as_deref() == Some(user.id.as_str()))
+            || (user.has(Role::Officer)
+                && user.department.as_deref().is_some_and(|d| case.tasks.iter().any(|t| t.department == d)))
     }
 
-    /// Loads a case the user may see; others' cases are "not found", never "forbidden", so existence is not
-    /// revealed.
-    async fn load(&self, user: &User, case_id: &str) -> Result<(CaseRow, CaseDoc), ServiceError> {
-        let row = self.store.case(case_id).await?.ok_or(ServiceError::NotFound("case"))?;
-        if !self.can_read(user, &row) {
-            return Err(ServiceError::NotFound("case"));
+    /// A case the user may see, read once with its materials and watches; others' cases are "not found",
+    /// never "forbidden", so existence is not revealed.
+    pub(crate) async fn load(&self, user: &User, case_id: &str) -> Result<Loaded, ReadError> {
+        let bundle = self.store.case_bundle(case_id).await?.ok_or(ReadError::NotFound("case"))?;
+        self.loaded(user, bundle).await
+    }
+
+    /// A case read, checked for the user, with its catalogue version at hand.
+    async fn loaded(&self, user: &User, bundle: CaseBundle) -> Result<Loaded, ReadError> {
+        let case = parse_case(&bundle.case).map_err(ReadError::Internal)?;
+        if !Self::can_read(user, &bundle.case, &case) {
+            return Err(ReadError::NotFound("case"));
         }
-        let doc = parse_doc(&row)?;
-        Ok((row, doc))
+        self.ensure_catalog(&case.catalog_version).await?;
+        Ok(Loaded { bundle, case })
     }
 
-    async fn plan_of(&self, doc: &CaseDoc) -> Result<(Arc<Catalog>, Plan), ServiceError> {
-        let catalog = self.catalog_of(&doc.case.catalog_version).await?;
-        let plan = plan::compile(&catalog, &doc.case.bundle, &doc.case.answers)?;
-        Ok((catalog, plan))
-    }
-
-    async fn view(&self, row: CaseRow, doc: CaseDoc) -> Result<CaseView, ServiceError> {
-        let materials = self.store.materials(&row.id).await?;
-        let (_, plan) = self.plan_of(&doc).await?;
+    /// The view of a case as loaded, at the service's now.
+    pub(crate) fn view_of(&self, row: CaseRow, case: Case) -> Result<CaseView, ReadError> {
+        let plan = self.plan_of(&case)?;
         let now = self.now();
         let t = &self.config.thresholds;
-        let colour = doc.case.colour(&self.clock, now, t);
-        let task_colours =
-            doc.case.tasks.iter().map(|task| task.colour(&doc.case.pauses, &self.clock, now, t)).collect();
-        Ok(CaseView { row, doc, materials, colour, task_colours, plan })
+        let clock = self.clock();
+        let colour = case.colour(&clock, now, t);
+        let task_colours = case.tasks.iter().map(|task| task.colour(&case.pauses, &clock, now, t)).collect();
+        let materials = material_rows(&case);
+        Ok(CaseView { row, case, materials, colour, task_colours, plan })
+    }
+
+    /// The plan of a case: its bundle and answers compiled under the catalogue version it was filed with.
+    pub(crate) fn plan_of(&self, case: &Case) -> Result<Arc<Plan>, ReadError> {
+        let catalog = self.catalog_of(&case.catalog_version).map_err(ReadError::Internal)?;
+        Ok(self.plans.compile(&catalog, &case.bundle, &case.answers)?)
     }
 
     /// Files a case (draft). With an idempotency key, the same key and body give the same case back.
@@ -228,48 +267,32 @@ impl Service {
         user: &User,
         req: CreateCase,
         idempotency_key: Option<&str>,
-    ) -> Result<Created, ServiceError> {
+    ) -> Result<Created, CaseActionError> {
         if !(user.has(Role::Applicant) || user.has(Role::Clerk)) {
-            return Err(ServiceError::Forbidden("only applicants and window clerks file cases"));
+            return Err(CaseActionError::Forbidden("only applicants and window clerks file cases"));
         }
-        let body_sha = onething_store::hex(&Sha256::digest(
-            serde_json::to_vec(&req).map_err(|e| ServiceError::Internal(e.to_string()))?,
-        ));
+        let body = serde_json::to_vec(&req).map_err(|e| CaseActionError::Internal(json_fault(e)))?;
+        let body_sha = onething_store::hex(&Sha256::digest(body));
         if let Some(key) = idempotency_key {
             if key.is_empty() || key.len() > 200 {
-                return Err(ServiceError::bad("bad_idempotency_key", "Idempotency-Key", "use 1 to 200 characters"));
+                return Err(
+                    BadInput::new(ErrorCode::BadIdempotencyKey, "Idempotency-Key", "use 1 to 200 characters").into()
+                );
             }
             if let Some(found) = self.store.idempotency(&user.id, key).await? {
-                return self.replay(user, &found.body_sha256, &body_sha, &found.case_id).await;
+                return self.replay_filing(user, &found.body_sha256, &body_sha, &found.case_id).await;
             }
         }
-        let applicant = parse_applicant(&req.applicant, china_date(self.now()))?;
-        let plan = plan::compile(&self.current, &req.bundle, &req.answers)?;
         let now = self.now();
+        let applicant = parse_applicant(&req.applicant, china_date(now))?;
+        let catalog = self.catalog();
+        let plan = self.plans.compile(&catalog, &req.bundle, &req.answers)?;
         let id = new_id();
-        let case = Case::new(id.clone(), &plan, applicant, plan.answers.clone(), req.form.clone(), now);
-        let doc = CaseDoc { case, filed_by: user.id.clone(), receipt_number: None };
+        let (case, event) =
+            Case::file(id.clone(), &plan, applicant, plan.answers.clone(), req.form.clone(), user.id.clone(), now);
         let owner = user.has(Role::Applicant).then(|| user.id.clone());
-        let row = CaseRow {
-            id: id.clone(),
-            number: String::new(),
-            bundle: plan.bundle.clone(),
-            catalog_version: plan.catalog_version.clone(),
-            state: doc.case.state.as_str().to_string(),
-            owner,
-            due_at: None,
-            created_at: now,
-            updated_at: now,
-            version: 0,
-            doc: serde_json::to_value(&doc).map_err(|e| ServiceError::Internal(e.to_string()))?,
-        };
+        let row = case_row(&case, "", owner, now).map_err(CaseActionError::Internal)?;
         let prefix = format!("YJS{}", china_date(now).strftime("%Y%m%d"));
-        let payload = serde_json::json!({
-            "bundle": plan.bundle,
-            "catalog_version": plan.catalog_version,
-            "applicant": doc.case.applicant,
-            "assisted": user.has(Role::Clerk),
-        });
         let change = Changeset {
             case: Some(CaseWrite { row, expected_version: None, number_prefix: prefix }),
             idempotency: idempotency_key.map(|key| IdempotencyRow {
@@ -279,36 +302,53 @@ impl Service {
                 case_id: id.clone(),
                 created_at: now,
             }),
-            event: Some(event(&id, "case_filed", user, now, payload)),
+            event: Some(Event::from(event).to_new(Some(&id), &user.id, now).map_err(CaseActionError::Internal)?),
             ..Changeset::default()
         };
         match self.store.commit(change).await {
             Ok(committed) => {
-                let row = committed.case.ok_or_else(|| ServiceError::Internal("commit returned no case".into()))?;
-                Ok(Created { view: self.view(row, doc).await?, created: true })
+                let row = committed.case.ok_or_else(|| CaseActionError::Internal("commit returned no case".into()))?;
+                Ok(Created { view: self.view_of(row, case).map_err(read_fault)?, created: true })
             }
             // Two requests with one key raced: the other one won; answer as a replay.
-            Err(onething_store::StoreError::Duplicate { .. }) if idempotency_key.is_some() => {
+            Err(StoreError::Duplicate { .. }) if idempotency_key.is_some() => {
                 let key = idempotency_key.unwrap_or_default();
-                let found = self.store.idempotency(&user.id, key).await?.ok_or(ServiceError::Conflict)?;
-                self.replay(user, &found.body_sha256, &body_sha, &found.case_id).await
+                let found = self.store.idempotency(&user.id, key).await?.ok_or(CaseActionError::Conflict)?;
+                self.replay_filing(user, &found.body_sha256, &body_sha, &found.case_id).await
             }
             Err(e) => Err(e.into()),
         }
     }
 
-    async fn replay(&self, user: &User, stored: &str, given: &str, case_id: &str) -> Result<Created, ServiceError> {
+    async fn replay_filing(
+        &self,
+        user: &User,
+        stored: &str,
+        given: &str,
+        case_id: &str,
+    ) -> Result<Created, CaseActionError> {
         if stored != given {
-            return Err(ServiceError::IdempotencyMismatch);
+            return Err(CaseActionError::IdempotencyMismatch);
         }
-        let (row, doc) = self.load(user, case_id).await?;
-        Ok(Created { view: self.view(row, doc).await?, created: false })
+        let loaded = self.load(user, case_id).await.map_err(read_fault)?;
+        Ok(Created { view: self.view_of(loaded.bundle.case, loaded.case).map_err(read_fault)?, created: false })
     }
 
     /// Reads a case.
-    pub async fn get_case(&self, user: &User, case_id: &str) -> Result<CaseView, ServiceError> {
-        let (row, doc) = self.load(user, case_id).await?;
-        self.view(row, doc).await
+    pub async fn get_case(&self, user: &User, case_id: &str) -> Result<CaseView, ReadError> {
+        let loaded = self.load(user, case_id).await?;
+        self.view_of(loaded.bundle.case, loaded.case)
+    }
+
+    /// Reads a case by its number (办件编号) or its receipt's number (受理编号, `SL…`).
+    pub async fn case_by_number(&self, user: &User, number: &str) -> Result<CaseView, ReadError> {
+        let number = number.trim();
+        let stored = match number.strip_prefix("SL") {
+            Some(rest) => format!("YJS{rest}"),
+            None => number.to_string(),
+        };
+        let row = self.store.case_by_number(&stored).await?.ok_or(ReadError::NotFound("case"))?;
+        self.get_case(user, &row.id).await
     }
 
     /// Lists cases the user may see (applicants: their own; clerks, supervisors, admins: all).
@@ -317,13 +357,13 @@ impl Service {
         user: &User,
         state: Option<String>,
         bundle: Option<String>,
-    ) -> Result<Vec<CaseRow>, ServiceError> {
+    ) -> Result<Vec<CaseRow>, ReadError> {
         let mut filter = CaseFilter { state, bundle, limit: 500, ..CaseFilter::default() };
         if !user.reads_all() {
             if user.has(Role::Applicant) {
                 filter.owner = Some(user.id.clone());
             } else {
-                return Err(ServiceError::Forbidden("officers work tasks, not cases: use /tasks"));
+                return Err(ReadError::Forbidden("officers work tasks, not cases: use /tasks"));
             }
         }
         filter.oldest_first = user.has(Role::Clerk);
@@ -331,230 +371,226 @@ impl Service {
     }
 
     /// The events of a case, in order, with their hashes.
-    pub async fn case_events(&self, user: &User, case_id: &str) -> Result<Vec<onething_store::EventRow>, ServiceError> {
+    pub async fn case_events(&self, user: &User, case_id: &str) -> Result<Vec<onething_store::EventRow>, ReadError> {
         self.load(user, case_id).await?;
         Ok(self.store.case_events(case_id).await?)
     }
 
-    /// Applies a core transition to a case and commits it with one event; retried on a concurrent change.
+    /// Applies a core transition to a case and commits it with its event; retried on a concurrent change. The
+    /// first attempt may start from a case already read (`first`), later ones read it again.
     async fn mutate<T>(
         &self,
         user: &User,
         case_id: &str,
-        mut decide: impl FnMut(&mut CaseDoc, &CaseRow, Timestamp) -> Result<(String, serde_json::Value, T), ServiceError>,
-    ) -> Result<(CaseView, T), ServiceError> {
+        first: Option<Loaded>,
+        mut decide: impl FnMut(&mut Case, &Loaded, Timestamp) -> Result<(Option<CaseEvent>, Extra, T), CaseActionError>,
+    ) -> Result<(CaseView, T), CaseActionError> {
         let _serial = self.case_lock(case_id).lock().await;
+        let mut first = first;
         for attempt in 0..RETRIES {
             if attempt > 0 {
                 // Another node changed the case: back off a little before reading it again.
                 tokio::time::sleep(std::time::Duration::from_millis(5 << attempt)).await;
             }
-            let (row, mut doc) = self.load(user, case_id).await?;
+            let loaded = match first.take() {
+                Some(l) => l,
+                None => self.load(user, case_id).await.map_err(read_fault)?,
+            };
             let now = self.now();
-            let (kind, payload, out) = decide(&mut doc, &row, now)?;
-            let mut new_row = row.clone();
-            new_row.state = doc.case.state.as_str().to_string();
-            new_row.due_at = doc.case.due_at;
-            new_row.updated_at = now;
-            new_row.doc = serde_json::to_value(&doc).map_err(|e| ServiceError::Internal(e.to_string()))?;
-            let watches = self.watch_writes(&doc, now).await?;
+            let mut case = loaded.case.clone();
+            let (event, extra, out) = decide(&mut case, &loaded, now)?;
+            let Some(event) = event else {
+                // Nothing changed: nothing to commit.
+                let view = self.view_of(loaded.bundle.case, case).map_err(read_fault)?;
+                return Ok((view, out));
+            };
+            let stored = &loaded.bundle.case;
+            let mut row =
+                case_row(&case, &stored.number, stored.owner.clone(), now).map_err(CaseActionError::Internal)?;
+            row.created_at = stored.created_at;
+            let watches = self.watch_writes(&case, &loaded.bundle.watches, now)?;
             let change = Changeset {
+                case: Some(CaseWrite { row, expected_version: Some(stored.version), number_prefix: String::new() }),
+                tasks: changed_task_rows(&loaded.case, &case, now).map_err(CaseActionError::Internal)?,
+                materials: extra.material.into_iter().collect(),
+                blobs: extra.blob.into_iter().collect(),
                 watches,
-                case: Some(CaseWrite {
-                    row: new_row,
-                    expected_version: Some(row.version),
-                    number_prefix: String::new(),
-                }),
-                tasks: task_rows(&doc.case, now)?,
-                event: Some(event(case_id, &kind, user, now, payload)),
+                event: Some(
+                    Event::from(event).to_new(Some(case_id), &user.id, now).map_err(CaseActionError::Internal)?,
+                ),
                 ..Changeset::default()
             };
             match self.store.commit(change).await {
                 Ok(committed) => {
-                    let row = committed.case.ok_or_else(|| ServiceError::Internal("commit returned no case".into()))?;
-                    return Ok((self.view(row, doc).await?, out));
+                    let row =
+                        committed.case.ok_or_else(|| CaseActionError::Internal("commit returned no case".into()))?;
+                    return Ok((self.view_of(row, case).map_err(read_fault)?, out));
                 }
-                Err(onething_store::StoreError::Conflict { .. }) => continue,
+                Err(StoreError::Conflict { .. }) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ServiceError::Conflict)
+        Err(CaseActionError::Conflict)
     }
 
-    fn owner_or_clerk(user: &User, row: &CaseRow) -> Result<(), ServiceError> {
+    fn owner_or_clerk(user: &User, row: &CaseRow) -> Result<(), CaseActionError> {
         if user.has(Role::Clerk) || row.owner.as_deref() == Some(user.id.as_str()) {
             Ok(())
         } else {
-            Err(ServiceError::Forbidden("only the applicant or a window clerk may change an application"))
+            Err(CaseActionError::Forbidden("only the applicant or a window clerk may change an application"))
         }
     }
 
-    /// Changes the form and answers of a draft (or a case returned for correction).
+    /// Changes the form and answers of a draft (or a case returned for correction); the event records only
+    /// what changed, and a change that changes nothing commits nothing.
     pub async fn update_case(
         &self,
         user: &User,
         case_id: &str,
         answers: Option<BTreeMap<String, String>>,
         form: Option<BTreeMap<String, serde_json::Value>>,
-    ) -> Result<CaseView, ServiceError> {
-        let current = self.current.clone();
+    ) -> Result<CaseView, CaseActionError> {
+        let catalog = self.catalog();
         let (view, ()) = self
-            .mutate(user, case_id, |doc, row, now| {
-                Self::owner_or_clerk(user, row)?;
-                if let Some(a) = &answers {
-                    let plan = plan::compile(&current, &doc.case.bundle, a)?;
-                    doc.case.set_answers(plan.answers, now)?;
-                }
-                if let Some(f) = &form {
-                    doc.case.set_form(f.clone(), now)?;
-                }
-                Ok(("case_updated".into(), serde_json::json!({ "answers": answers, "form": form }), ()))
+            .mutate(user, case_id, None, |case, loaded, now| {
+                Self::owner_or_clerk(user, &loaded.bundle.case)?;
+                let answers = match &answers {
+                    Some(a) => Some(self.plans.compile(&catalog, &case.bundle, a)?.answers.clone()),
+                    None => None,
+                };
+                let event = case.update(answers, form.clone(), now)?;
+                let empty = matches!(&event, CaseEvent::CaseUpdated { answers: None, set, removed }
+                    if set.is_empty() && removed.is_empty());
+                Ok(((!empty).then_some(event), Extra::default(), ()))
             })
             .await?;
         Ok(view)
     }
 
-    /// Stores a material file of a case (draft or returned for correction).
+    /// Stores a material file of a case (draft or returned for correction): the file's bytes and the case's
+    /// record of it commit together, so an acknowledged upload is durable and every node reads it; the state
+    /// check is the case's, inside the versioned write, so a file never lands after the case was submitted.
     pub async fn upload_material(
         &self,
         user: &User,
         case_id: &str,
         material: &str,
         bytes: &[u8],
-    ) -> Result<MaterialRow, ServiceError> {
-        if bytes.len() > self.config.max_upload_bytes {
-            return Err(ServiceError::TooLarge { limit: self.config.max_upload_bytes });
+    ) -> Result<MaterialRow, CaseActionError> {
+        let limit = self.config.max_upload_bytes;
+        if bytes.len() > limit {
+            return Err(CaseActionError::TooLarge { limit: limit as u64 });
         }
-        let media = onething_core::media::sniff(bytes).ok_or(ServiceError::UnsupportedMedia)?;
-        let (row, doc) = self.load(user, case_id).await?;
-        Self::owner_or_clerk(user, &row)?;
-        let (_, plan) = self.plan_of(&doc).await?;
-        if !plan.materials.iter().any(|m| m.code == material) {
-            return Err(ServiceError::bad(
-                "unknown_material",
-                "material_code",
-                format!("{material:?} is not a material this application asks for"),
-            ));
-        }
-        use onething_core::case::CaseState;
-        if !matches!(doc.case.state, CaseState::Draft | CaseState::Returned) {
-            return Err(ServiceError::Case(onething_core::case::CaseError::IllegalTransition {
-                action: "upload a material to",
-                state: doc.case.state,
-            }));
-        }
-        let files = self.files.clone();
-        let data = bytes.to_vec();
-        let sha256 = tokio::task::spawn_blocking(move || files.put(&data))
-            .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))?
-            .map_err(|e| ServiceError::Internal(format!("writing the file: {e}")))?;
-        let now = self.now();
-        let m = MaterialRow {
-            case_id: case_id.to_string(),
-            material: material.to_string(),
-            sha256: sha256.clone(),
-            size: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
-            media_type: media.as_str().to_string(),
-            uploaded_at: now,
-        };
-        // The upload changes no case state, but it is recorded: the material row and its event commit together.
-        let payload =
-            serde_json::json!({ "material": material, "sha256": sha256, "size": m.size, "media_type": m.media_type });
-        let change = Changeset {
-            materials: vec![m.clone()],
-            event: Some(event(case_id, "material_uploaded", user, now, payload)),
-            ..Changeset::default()
-        };
-        self.store.commit(change).await?;
-        Ok(m)
+        let media = onething_core::media::sniff(bytes).ok_or(CaseActionError::UnsupportedMedia)?;
+        let sha256 = onething_store::hex(&Sha256::digest(bytes));
+        let size = bytes.len() as u64;
+        let case_limit = self.config.max_case_bytes;
+        let (view, ()) = self
+            .mutate(user, case_id, None, |case, loaded, now| {
+                Self::owner_or_clerk(user, &loaded.bundle.case)?;
+                let plan = self.plan_of(case).map_err(read_fault)?;
+                if !plan.materials.iter().any(|m| m.code == material) {
+                    return Err(BadInput::new(
+                        ErrorCode::UnknownMaterial,
+                        "material_code",
+                        format!("{material:?} is not a material this application asks for"),
+                    )
+                    .into());
+                }
+                let others: u64 =
+                    case.materials.iter().filter(|(code, _)| *code != material).map(|(_, u)| u.size).sum();
+                if others + size > case_limit {
+                    return Err(CaseActionError::TooLarge { limit: case_limit });
+                }
+                let upload =
+                    Upload { sha256: sha256.clone(), size, media_type: media.as_str().to_string(), uploaded_at: now };
+                let event = case.upload(material, upload, now)?;
+                let extra = Extra {
+                    blob: Some(BlobRow {
+                        sha256: sha256.clone(),
+                        size: size as i64,
+                        bytes: bytes.to_vec(),
+                        created_at: now,
+                    }),
+                    material: Some(MaterialRow {
+                        case_id: case_id.to_string(),
+                        material: material.to_string(),
+                        sha256: sha256.clone(),
+                        size: size as i64,
+                        media_type: media.as_str().to_string(),
+                        uploaded_at: now,
+                    }),
+                };
+                Ok((Some(event), extra, ()))
+            })
+            .await?;
+        view.materials
+            .into_iter()
+            .find(|m| m.material == material)
+            .ok_or_else(|| CaseActionError::Internal("the upload is not in the case".into()))
     }
 
-    /// The bytes and media type of a case's material, for whoever may see the case or works one of its tasks.
+    /// The bytes and media type of a case's material, for whoever may see the case.
     pub async fn material_file(
         &self,
         user: &User,
         case_id: &str,
         material: &str,
-    ) -> Result<(MaterialRow, Vec<u8>), ServiceError> {
-        let row = self.store.case(case_id).await?.ok_or(ServiceError::NotFound("case"))?;
-        let allowed = self.can_read(user, &row) || self.officer_needs(user, &row, material).await?;
-        if !allowed {
-            return Err(ServiceError::NotFound("case"));
-        }
-        let m = self
-            .store
-            .materials(case_id)
-            .await?
+    ) -> Result<(MaterialRow, Vec<u8>), ReadError> {
+        let loaded = self.load(user, case_id).await?;
+        let m = material_rows(&loaded.case)
             .into_iter()
             .find(|m| m.material == material)
-            .ok_or(ServiceError::NotFound("material"))?;
-        let files = self.files.clone();
-        let sha = m.sha256.clone();
-        let bytes = tokio::task::spawn_blocking(move || files.get(&sha))
-            .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))?
-            .map_err(|e| ServiceError::Internal(format!("reading the file: {e}")))?;
+            .ok_or(ReadError::NotFound("material"))?;
+        if user.has(Role::Officer) && !user.reads_all() && !self.officer_needs(user, &loaded.case, material)? {
+            return Err(ReadError::NotFound("material"));
+        }
+        let bytes = self.store.blob(&m.sha256).await?.ok_or(ReadError::NotFound("file"))?;
         Ok((m, bytes))
     }
 
     /// Whether an officer works a task of this case whose item uses this material.
-    async fn officer_needs(&self, user: &User, row: &CaseRow, material: &str) -> Result<bool, ServiceError> {
-        let Some(dept) = user.department.as_deref().filter(|_| user.has(Role::Officer)) else { return Ok(false) };
-        let doc = parse_doc(row)?;
-        let (_, plan) = self.plan_of(&doc).await?;
-        Ok(doc.case.tasks.iter().any(|t| {
+    fn officer_needs(&self, user: &User, case: &Case, material: &str) -> Result<bool, ReadError> {
+        let Some(dept) = user.department.as_deref() else { return Ok(false) };
+        let plan = self.plan_of(case)?;
+        Ok(case.tasks.iter().any(|t| {
             t.department == dept
                 && plan.materials.iter().any(|m| m.code == material && m.items.iter().any(|i| i == &t.item))
         }))
     }
 
-    /// Submits (or resubmits after a correction): every required material uploaded, every field valid.
-    pub async fn submit(&self, user: &User, case_id: &str) -> Result<CaseView, ServiceError> {
-        let materials: BTreeSet<String> =
-            self.store.materials(case_id).await?.into_iter().map(|m| m.material).collect();
-        let (_, doc) = self.load(user, case_id).await?;
-        let (_, plan) = self.plan_of(&doc).await?;
-        let clock = self.clock.clone();
+    /// Submits (or resubmits after a correction): every required material uploaded, every field valid, every
+    /// item of an open correction replaced.
+    pub async fn submit(&self, user: &User, case_id: &str) -> Result<CaseView, CaseActionError> {
+        let clock = self.clock();
         let (view, ()) = self
-            .mutate(user, case_id, |doc, row, now| {
-                Self::owner_or_clerk(user, row)?;
-                let problems: Vec<FieldProblem> = form::validate_values(&plan.form, &doc.case.form, china_date(now));
-                let missing = form::missing_materials(&plan, &materials);
+            .mutate(user, case_id, None, |case, loaded, now| {
+                Self::owner_or_clerk(user, &loaded.bundle.case)?;
+                let plan = self.plan_of(case).map_err(read_fault)?;
+                let problems: Vec<FieldProblem> = form::validate_values(&plan.form, &case.form, china_date(now));
+                let uploaded = case.materials.keys().cloned().collect();
+                let missing = form::missing_materials(&plan, &uploaded);
                 if !problems.is_empty() || !missing.is_empty() {
-                    return Err(ServiceError::Validation { problems, missing_materials: missing });
+                    return Err(CaseActionError::Validation { problems, missing_materials: missing });
                 }
-                let resubmission = doc.case.open_correction().is_some();
-                doc.case.submit(now, &clock)?;
-                let kind = if resubmission { "case_resubmitted" } else { "case_submitted" };
-                Ok((kind.into(), serde_json::json!({ "state": doc.case.state.as_str() }), ()))
+                Ok((Some(case.submit(now, &clock)?), Extra::default(), ()))
             })
             .await?;
         Ok(view)
     }
 
     /// Accepts a submitted case (受理): tasks and deadlines are created, a receipt number is given.
-    pub async fn accept(&self, user: &User, case_id: &str) -> Result<CaseView, ServiceError> {
+    pub async fn accept(&self, user: &User, case_id: &str) -> Result<CaseView, CaseActionError> {
         if !user.has(Role::Clerk) {
-            return Err(ServiceError::Forbidden("only a window clerk accepts applications"));
+            return Err(CaseActionError::Forbidden("only a window clerk accepts applications"));
         }
-        let (_, doc) = self.load(user, case_id).await?;
-        let (_, plan) = self.plan_of(&doc).await?;
-        let clock = self.clock.clone();
+        let clock = self.clock();
         let (view, ()) = self
-            .mutate(user, case_id, |doc, row, now| {
+            .mutate(user, case_id, None, |case, loaded, now| {
+                let plan = self.plan_of(case).map_err(read_fault)?;
                 let ids: Vec<String> = plan.tasks.iter().map(|_| new_id()).collect();
-                doc.case.accept(now, &clock, &plan, &ids)?;
-                let receipt = format!("SL{}", row.number.trim_start_matches("YJS"));
-                doc.receipt_number = Some(receipt.clone());
-                let payload = serde_json::json!({
-                    "receipt_number": receipt,
-                    "due_at": doc.case.due_at,
-                    "tasks": doc.case.tasks.iter().map(|t| serde_json::json!({
-                        "id": t.id, "item": t.item, "department": t.department, "state": t.state.as_str(), "due_at": t.due_at,
-                    })).collect::<Vec<_>>(),
-                });
-                Ok(("case_accepted".into(), payload, ()))
+                let receipt = format!("SL{}", loaded.bundle.case.number.trim_start_matches("YJS"));
+                Ok((Some(case.accept(now, &clock, &plan, &ids, receipt)?), Extra::default(), ()))
             })
             .await?;
         Ok(view)
@@ -566,27 +602,54 @@ impl Service {
         user: &User,
         case_id: &str,
         input: Vec<ReasonInput>,
-    ) -> Result<CaseView, ServiceError> {
+    ) -> Result<CaseView, CaseActionError> {
         if !user.has(Role::Clerk) {
-            return Err(ServiceError::Forbidden("only a window clerk returns applications for correction"));
+            return Err(CaseActionError::Forbidden("only a window clerk returns applications for correction"));
         }
         let reasons = reasons(input)?;
         let (view, ()) = self
-            .mutate(user, case_id, |doc, _, now| {
-                doc.case.return_for_correction(now, reasons.clone())?;
-                Ok(("case_returned".into(), serde_json::json!({ "reasons": reasons }), ()))
+            .mutate(user, case_id, None, |case, _, now| {
+                self.check_reason_targets(case, &reasons)?;
+                Ok((Some(case.return_for_correction(now, reasons.clone())?), Extra::default(), ()))
             })
             .await?;
         Ok(view)
     }
 
+    /// A correction names only materials and fields the application has.
+    fn check_reason_targets(&self, case: &Case, reasons: &[Reason]) -> Result<(), CaseActionError> {
+        let plan = self.plan_of(case).map_err(read_fault)?;
+        for (i, r) in reasons.iter().enumerate() {
+            if let Some(m) = &r.material
+                && !plan.materials.iter().any(|p| &p.code == m)
+            {
+                return Err(BadInput::new(
+                    ErrorCode::UnknownMaterial,
+                    format!("reasons[{i}].material"),
+                    format!("{m:?} is not a material of this application"),
+                )
+                .into());
+            }
+            if let Some(f) = &r.field
+                && !plan.form.iter().any(|p| &p.code == f)
+            {
+                return Err(BadInput::new(
+                    ErrorCode::UnknownField,
+                    format!("reasons[{i}].field"),
+                    format!("{f:?} is not a field of this application"),
+                )
+                .into());
+            }
+        }
+        Ok(())
+    }
+
     /// Withdraws a case (撤回), by its applicant or a clerk.
-    pub async fn withdraw(&self, user: &User, case_id: &str) -> Result<CaseView, ServiceError> {
+    pub async fn withdraw(&self, user: &User, case_id: &str) -> Result<CaseView, CaseActionError> {
         let (view, ()) = self
-            .mutate(user, case_id, |doc, row, now| {
-                Self::owner_or_clerk(user, row)?;
-                doc.case.withdraw(now)?;
-                Ok(("case_withdrawn".into(), serde_json::json!({}), ()))
+            .mutate(user, case_id, None, |case, loaded, now| {
+                Self::owner_or_clerk(user, &loaded.bundle.case)?;
+                Ok((Some(case.withdraw(now)?), Extra::default(), ()))
             })
             .await?;
         Ok(view)
@@ -595,52 +658,66 @@ impl Service {
     // ----------------------------------------------------------------------------------------------------
     // Tasks (部门审批环节).
 
-    fn officer_department(user: &User) -> Result<&str, ServiceError> {
-        match user.department.as_deref() {
-            Some(d) if user.has(Role::Officer) => Ok(d),
-            _ => Err(ServiceError::Forbidden("only a department officer works tasks")),
-        }
+    fn officer_department(user: &User) -> Option<&str> {
+        user.department.as_deref().filter(|_| user.has(Role::Officer))
     }
 
-    /// The tasks of the officer's department (or, for supervisors, of any department), most urgent first.
-    pub async fn list_tasks(&self, user: &User, state: Option<String>) -> Result<Vec<TaskView>, ServiceError> {
+    /// The tasks of the officer's department (or, for supervisors, of any department), most urgent first: one
+    /// query for the tasks, one for their cases.
+    pub async fn list_tasks(&self, user: &User, state: Option<String>) -> Result<Vec<TaskView>, ReadError> {
         let department = if user.has(Role::Supervisor) || user.has(Role::Admin) {
             None
         } else {
-            Some(Self::officer_department(user)?.to_string())
+            Some(
+                Self::officer_department(user)
+                    .ok_or(ReadError::Forbidden("only a department officer works tasks"))?
+                    .to_string(),
+            )
         };
-        let rows = self.store.tasks(&TaskFilter { department, state, case_id: None, limit: 500 }).await?;
+        let states = state.into_iter().collect();
+        let rows = self.store.tasks(&TaskFilter { department, states, case_id: None, limit: 500 }).await?;
+        let mut ids: Vec<String> = rows.iter().map(|r| r.case_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        let mut cases: HashMap<String, (CaseRow, Case)> = HashMap::new();
+        for row in self.store.cases_by_ids(&ids).await? {
+            let case = parse_case(&row).map_err(ReadError::Internal)?;
+            self.ensure_catalog(&case.catalog_version).await?;
+            cases.insert(row.id.clone(), (row, case));
+        }
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            out.push(self.task_view(r).await?);
+            if let Some((row, case)) = cases.get(&r.case_id) {
+                out.push(self.task_view(r, row, case)?);
+            }
         }
         Ok(out)
     }
 
-    /// One task, if it is of the officer's department.
-    pub async fn get_task(&self, user: &User, task_id: &str) -> Result<TaskView, ServiceError> {
-        let row = self.store.task(task_id).await?.ok_or(ServiceError::NotFound("task"))?;
+    /// One task, if it is of the officer's department (or the reader is a supervisor or administrator).
+    pub async fn get_task(&self, user: &User, task_id: &str) -> Result<TaskView, ReadError> {
+        let (task_row, bundle) = self.store.task_bundle(task_id).await?.ok_or(ReadError::NotFound("task"))?;
         let visible = user.has(Role::Supervisor)
             || user.has(Role::Admin)
-            || (user.has(Role::Officer) && user.department.as_deref() == Some(row.department.as_str()));
+            || Self::officer_department(user) == Some(task_row.department.as_str());
         if !visible {
-            return Err(ServiceError::NotFound("task"));
+            return Err(ReadError::NotFound("task"));
         }
-        self.task_view(row).await
+        let case = parse_case(&bundle.case).map_err(ReadError::Internal)?;
+        self.ensure_catalog(&case.catalog_version).await?;
+        self.task_view(task_row, &bundle.case, &case)
     }
 
-    async fn task_view(&self, task_row: TaskRow) -> Result<TaskView, ServiceError> {
-        let row = self.store.case(&task_row.case_id).await?.ok_or(ServiceError::NotFound("case"))?;
-        let doc = parse_doc(&row)?;
-        let (catalog, plan) = self.plan_of(&doc).await?;
-        let task =
-            doc.case.tasks.iter().find(|t| t.id == task_row.id).cloned().ok_or(ServiceError::NotFound("task"))?;
-        let uploads = self.store.materials(&row.id).await?;
+    fn task_view(&self, task_row: TaskRow, row: &CaseRow, case: &Case) -> Result<TaskView, ReadError> {
+        let catalog = self.catalog_of(&case.catalog_version).map_err(ReadError::Internal)?;
+        let plan = self.plans.compile(&catalog, &case.bundle, &case.answers)?;
+        let task = case.task(&task_row.id).cloned().ok_or(ReadError::NotFound("task"))?;
+        let uploads = material_rows(case);
         let fields = plan
             .form
             .iter()
             .filter(|f| f.items.contains(&task.item))
-            .map(|f| TaskViewField { field: f.clone(), value: doc.case.form.get(&f.code).cloned() })
+            .map(|f| TaskViewField { field: f.clone(), value: case.form.get(&f.code).cloned() })
             .collect();
         let materials = plan
             .materials
@@ -653,7 +730,7 @@ impl Service {
             .collect();
         let licence = task.licence.as_ref().and_then(|l| catalog.licences.get(l)).cloned();
         let result_fields = licence.as_ref().map(|l| l.fields.clone()).unwrap_or_default();
-        let colour = task.colour(&doc.case.pauses, &self.clock, self.now(), &self.config.thresholds);
+        let colour = task.colour(&case.pauses, &self.clock(), self.now(), &self.config.thresholds);
         let item_name = plan.tasks.iter().find(|t| t.item == task.item).map_or_else(String::new, |t| t.name.clone());
         Ok(TaskView {
             task,
@@ -663,7 +740,7 @@ impl Service {
             case_number: row.number.clone(),
             case_state: row.state.clone(),
             bundle: row.bundle.clone(),
-            applicant: doc.case.applicant.clone(),
+            applicant: case.applicant.clone(),
             colour,
             fields,
             materials,
@@ -672,36 +749,39 @@ impl Service {
         })
     }
 
-    /// The case of a task the officer may work.
-    async fn task_case(&self, user: &User, task_id: &str) -> Result<(TaskRow, String), ServiceError> {
-        let dept = Self::officer_department(user)?;
-        let row = self.store.task(task_id).await?.ok_or(ServiceError::NotFound("task"))?;
-        if row.department != dept {
-            return Err(ServiceError::NotFound("task"));
+    /// The task an officer may work, read with its case in one call.
+    async fn officer_task(&self, user: &User, task_id: &str) -> Result<(String, Loaded), CaseActionError> {
+        let dept = Self::officer_department(user)
+            .ok_or(CaseActionError::Forbidden("only a department officer works tasks"))?;
+        let (task, bundle) = self.store.task_bundle(task_id).await?.ok_or(CaseActionError::NotFound("task"))?;
+        if task.department != dept {
+            return Err(CaseActionError::NotFound("task"));
         }
-        let case_id = row.case_id.clone();
-        Ok((row, case_id))
+        let loaded = self.loaded(user, bundle).await.map_err(read_fault)?;
+        Ok((task.case_id, loaded))
     }
 
-    /// Mutations of a task go through the case, with the officer's read right granted by the task.
-    async fn mutate_as_officer<T>(
-        &self,
-        user: &User,
-        case_id: &str,
-        decide: impl FnMut(&mut CaseDoc, &CaseRow, Timestamp) -> Result<(String, serde_json::Value, T), ServiceError>,
-    ) -> Result<(CaseView, T), ServiceError> {
-        // An officer reads the case only for the task's sake: act with a reader's right for this call.
-        let reader = User { roles: vec![Role::Supervisor], ..user.clone() };
-        self.mutate(&reader, case_id, decide).await
+    /// The task's view after a mutation, from the case in hand.
+    fn task_view_after(&self, view: &CaseView, task_id: &str) -> Result<TaskView, CaseActionError> {
+        let task = view.case.task(task_id).ok_or(CaseActionError::NotFound("task"))?;
+        let row = TaskRow {
+            id: task.id.clone(),
+            case_id: view.case.id.clone(),
+            item: task.item.clone(),
+            department: task.department.clone(),
+            state: task.state.as_str().to_string(),
+            due_at: task.due_at,
+            updated_at: view.row.updated_at,
+            doc: serde_json::to_string(task).map_err(|e| CaseActionError::Internal(json_fault(e)))?,
+        };
+        self.task_view(row, &view.row, &view.case).map_err(read_fault)
     }
 
     /// Approves a task with its result (办理结果); the case concludes when every task is decided.
-    pub async fn approve(&self, user: &User, task_id: &str, req: ApproveRequest) -> Result<TaskView, ServiceError> {
-        let (task_row, case_id) = self.task_case(user, task_id).await?;
-        let row = self.store.case(&case_id).await?.ok_or(ServiceError::NotFound("case"))?;
-        let doc = parse_doc(&row)?;
-        let (catalog, _) = self.plan_of(&doc).await?;
-        let task = doc.case.task(task_id).cloned().ok_or(ServiceError::NotFound("task"))?;
+    pub async fn approve(&self, user: &User, task_id: &str, req: ApproveRequest) -> Result<TaskView, CaseActionError> {
+        let (case_id, loaded) = self.officer_task(user, task_id).await?;
+        let catalog = self.catalog_of(&loaded.case.catalog_version).map_err(CaseActionError::Internal)?;
+        let task = loaded.case.task(task_id).cloned().ok_or(CaseActionError::NotFound("task"))?;
         let licence = task.licence.as_ref().and_then(|l| catalog.licences.get(l)).cloned();
         let today = china_date(self.now());
         let mut problems = match &licence {
@@ -723,55 +803,43 @@ impl Service {
             },
         };
         if !problems.is_empty() {
-            return Err(ServiceError::Validation { problems, missing_materials: Vec::new() });
+            return Err(CaseActionError::Validation { problems, missing_materials: Vec::new() });
         }
-        let clock = self.clock.clone();
-        let user_id = user.id.clone();
-        let (_, ()) = self
-            .mutate_as_officer(user, &case_id, |doc, row, now| {
-                let index = doc.case.tasks.iter().filter(|t| t.result.is_some()).count() + 1;
-                let number = req
-                    .number
-                    .clone()
-                    .filter(|n| !n.trim().is_empty())
-                    .unwrap_or_else(|| format!("{}-{index:02}", row.number.trim_start_matches("YJS")));
+        let clock = self.clock();
+        let (view, ()) = self
+            .mutate(user, &case_id, Some(loaded), |case, loaded, now| {
+                let index = case.tasks.iter().filter(|t| t.result.is_some()).count() + 1;
+                let number =
+                    req.number.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| {
+                        format!("{}-{index:02}", loaded.bundle.case.number.trim_start_matches("YJS"))
+                    });
                 let result = TaskResult {
                     licence: task.licence.clone().unwrap_or_default(),
-                    number: number.clone(),
-                    holder: doc.case.applicant.name.clone(),
+                    number,
+                    holder: case.applicant.name.clone(),
                     valid_from: china_date(now),
                     valid_to,
                     fields: req.result.clone(),
                     issued_at: now,
                 };
-                doc.case.approve(task_id, now, &clock, result)?;
-                let payload = serde_json::json!({
-                    "task": task_id, "item": task.item, "department": task.department, "officer": user_id,
-                    "licence": task.licence, "number": number, "case_state": doc.case.state.as_str(),
-                    "outcome": doc.case.outcome.map(|o| o.as_str()),
-                });
-                Ok(("task_approved".into(), payload, ()))
+                Ok((Some(case.approve(task_id, now, &clock, result)?), Extra::default(), ()))
             })
             .await?;
-        self.task_view(self.store.task(&task_row.id).await?.ok_or(ServiceError::NotFound("task"))?).await
+        self.task_view_after(&view, task_id)
     }
 
     /// Rejects a task with a reason (不予许可).
-    pub async fn reject(&self, user: &User, task_id: &str, reason: String) -> Result<TaskView, ServiceError> {
+    pub async fn reject(&self, user: &User, task_id: &str, reason: String) -> Result<TaskView, CaseActionError> {
         if reason.trim().is_empty() {
-            return Err(ServiceError::bad("empty_reasons", "reason", "give the reason for the rejection"));
+            return Err(BadInput::new(ErrorCode::EmptyReasons, "reason", "give the reason for the rejection").into());
         }
-        let (task_row, case_id) = self.task_case(user, task_id).await?;
-        self.mutate_as_officer(user, &case_id, |doc, _, now| {
-            doc.case.reject(task_id, now, reason.clone())?;
-            let payload = serde_json::json!({
-                "task": task_id, "reason": reason, "case_state": doc.case.state.as_str(),
-                "outcome": doc.case.outcome.map(|o| o.as_str()),
-            });
-            Ok(("task_rejected".into(), payload, ()))
-        })
-        .await?;
-        self.task_view(self.store.task(&task_row.id).await?.ok_or(ServiceError::NotFound("task"))?).await
+        let (case_id, loaded) = self.officer_task(user, task_id).await?;
+        let (view, ()) = self
+            .mutate(user, &case_id, Some(loaded), |case, _, now| {
+                Ok((Some(case.reject(task_id, now, reason.clone())?), Extra::default(), ()))
+            })
+            .await?;
+        self.task_view_after(&view, task_id)
     }
 
     /// A department asks for a correction during its task: the case's clocks stop until resubmission.
@@ -780,15 +848,16 @@ impl Service {
         user: &User,
         task_id: &str,
         input: Vec<ReasonInput>,
-    ) -> Result<TaskView, ServiceError> {
+    ) -> Result<TaskView, CaseActionError> {
         let reasons = reasons(input)?;
-        let (task_row, case_id) = self.task_case(user, task_id).await?;
-        self.mutate_as_officer(user, &case_id, |doc, _, now| {
-            doc.case.return_by_task(task_id, now, reasons.clone())?;
-            Ok(("task_returned".into(), serde_json::json!({ "task": task_id, "reasons": reasons }), ()))
-        })
-        .await?;
-        self.task_view(self.store.task(&task_row.id).await?.ok_or(ServiceError::NotFound("task"))?).await
+        let (case_id, loaded) = self.officer_task(user, task_id).await?;
+        let (view, ()) = self
+            .mutate(user, &case_id, Some(loaded), |case, _, now| {
+                self.check_reason_targets(case, &reasons)?;
+                Ok((Some(case.return_by_task(task_id, now, reasons.clone())?), Extra::default(), ()))
+            })
+            .await?;
+        self.task_view_after(&view, task_id)
     }
 
     /// Whether a task is in a state an officer acts on.
@@ -797,16 +866,38 @@ impl Service {
     }
 }
 
+/// What a mutation writes beside the case: an uploaded file and its material row.
+#[derive(Default)]
+struct Extra {
+    blob: Option<BlobRow>,
+    material: Option<MaterialRow>,
+}
+
+/// A read failure inside a mutation.
+fn read_fault(e: ReadError) -> CaseActionError {
+    match e {
+        ReadError::NotFound(what) => CaseActionError::NotFound(what),
+        ReadError::Forbidden(why) => CaseActionError::Forbidden(why),
+        ReadError::BadInput(b) => CaseActionError::BadInput(b),
+        ReadError::Plan(p) => CaseActionError::Plan(p),
+        ReadError::Store(s) => CaseActionError::Store(s),
+        ReadError::Internal(m) => CaseActionError::Internal(m),
+    }
+}
+
 /// Parses the applicant: a company needs a valid credit code, a person a valid ID number.
-fn parse_applicant(input: &ApplicantInput, today: jiff::civil::Date) -> Result<Applicant, ServiceError> {
+fn parse_applicant(input: &ApplicantInput, today: jiff::civil::Date) -> Result<Applicant, BadInput> {
     if input.name.trim().is_empty() {
-        return Err(ServiceError::bad("required", "applicant.name", "the applicant's name is required"));
+        return Err(BadInput::new(ErrorCode::Required, "applicant.name", "the applicant's name is required"));
+    }
+    if input.name.chars().count() > 200 {
+        return Err(BadInput::new(ErrorCode::TooLong, "applicant.name", "the name is longer than 200 characters"));
     }
     match input.kind.as_str() {
         "company" => {
             let code = input.credit_code.as_deref().unwrap_or("");
             let cc = CreditCode::parse(code)
-                .map_err(|e| ServiceError::bad("bad_credit_code", "applicant.credit_code", e.to_string()))?;
+                .map_err(|e| BadInput::new(ErrorCode::BadCreditCode, "applicant.credit_code", e.to_string()))?;
             Ok(Applicant {
                 kind: ApplicantKind::Company,
                 name: input.name.trim().to_string(),
@@ -817,7 +908,7 @@ fn parse_applicant(input: &ApplicantInput, today: jiff::civil::Date) -> Result<A
         "person" => {
             let id = input.id_number.as_deref().unwrap_or("");
             let n = IdNumber::parse_at(id, today)
-                .map_err(|e| ServiceError::bad("bad_id_number", "applicant.id_number", e.to_string()))?;
+                .map_err(|e| BadInput::new(ErrorCode::BadIdNumber, "applicant.id_number", e.to_string()))?;
             Ok(Applicant {
                 kind: ApplicantKind::Person,
                 name: input.name.trim().to_string(),
@@ -825,10 +916,23 @@ fn parse_applicant(input: &ApplicantInput, today: jiff::civil::Date) -> Result<A
                 id_number: Some(n.as_str().to_string()),
             })
         }
-        other => Err(ServiceError::bad(
-            "bad_enum",
+        other => Err(BadInput::new(
+            ErrorCode::BadEnum,
             "applicant.kind",
             format!("{other:?} is not an applicant kind: use company or person"),
         )),
+    }
+}
+
+impl Service {
+    /// Takes a material file an earlier version kept on disk into the store, if its bytes hash to its name:
+    /// content, not state (the material rows naming it are already stored), so no event. True when taken.
+    pub async fn adopt_file(&self, sha256: &str, bytes: Vec<u8>) -> Result<bool, ReadError> {
+        if onething_store::hex(&Sha256::digest(&bytes)) != sha256 {
+            return Ok(false);
+        }
+        let blob = BlobRow { sha256: sha256.to_string(), size: bytes.len() as i64, bytes, created_at: self.now() };
+        self.store.commit(Changeset { blobs: vec![blob], ..Changeset::default() }).await?;
+        Ok(true)
     }
 }

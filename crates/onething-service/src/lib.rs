@@ -1,16 +1,20 @@
 //! onething-service: the use cases — sign in, file a case, upload a material, submit, accept or return it,
-//! work a task, withdraw, read what one's role allows. Each mutating use case reads, lets the core decide
-//! (`onething_core::case`), and hands the store ONE changeset holding every row it changes and exactly one
-//! event; the caller gets its answer only after that changeset is committed. This crate is the only place
-//! that decides what belongs in one transaction; it knows neither SQL nor HTTP.
+//! work a task, withdraw, supervise, read what one's role allows. Each mutating use case reads once, lets the
+//! core decide (`onething_core::case`), and hands the store ONE changeset holding every row it changes and
+//! exactly one typed event ([`events`]); the caller gets its answer only after that changeset is committed.
+//! This crate is the only place that decides what belongs in one transaction; it knows neither SQL nor HTTP.
 
 mod assessment;
+mod audit;
 mod auth;
 mod cases;
-pub mod files;
-mod oversight;
+pub mod errors;
+pub mod events;
+pub mod oversight;
 mod overview;
+mod plans;
 mod projects;
+pub mod records;
 mod supervision;
 
 use std::collections::HashMap;
@@ -18,22 +22,21 @@ use std::sync::{Arc, RwLock};
 
 use jiff::Timestamp;
 use onething_core::calendar::WorkClock;
-use onething_core::case::CaseError;
 use onething_core::catalog::Catalog;
 use onething_core::colour::Thresholds;
-use onething_core::form::FieldProblem;
-use onething_core::plan::PlanError;
 use onething_core::source::SourceFile;
 use onething_store::{CatalogVersionRow, Changeset, Store, StoreError};
 
 pub use assessment::{Assessment, BundleFigures, Figures, Period, assessment_csv};
-pub use auth::{Role, User, random_password};
-pub use cases::ApplicantInput;
+pub use audit::{AuditReport, Mismatch, audit_state};
+pub use auth::{HASH_MEMORY_BYTES, NewUser, Role, User, random_password};
 pub use cases::{
-    Actor, ApproveRequest, CaseDoc, CaseView, CreateCase, Created, ReasonInput, TaskView, TaskViewField,
+    Actor, ApplicantInput, ApproveRequest, CaseView, CreateCase, Created, ReasonInput, TaskView, TaskViewField,
     TaskViewMaterial,
 };
-pub use files::FileStore;
+pub use errors::{
+    AccountError, AssessmentError, AuthError, BadInput, CaseActionError, ErrorCode, Failure, OversightError, ReadError,
+};
 pub use oversight::{EscalationInput, NoteInput, RATING_LEVELS, RatingInput, recipient_keys};
 pub use overview::{CaseQuery, CaseSummary, OpenTask, Supervision};
 pub use projects::{ImportReport, Milestone, Project, ProjectBoard, ProjectLine, RowError};
@@ -59,8 +62,14 @@ impl TimeSource for SystemTime {
 pub struct ServiceConfig {
     /// The largest material file accepted, in bytes (default 20 MiB).
     pub max_upload_bytes: usize,
-    /// How long a bearer token lives.
+    /// The most bytes of files one case may hold (default 200 MiB).
+    pub max_case_bytes: u64,
+    /// How long a bearer token from `POST /sessions` lives.
     pub token_ttl: jiff::SignedDuration,
+    /// How long a web session lives.
+    pub session_ttl: jiff::SignedDuration,
+    /// How many password hashes run at once (each takes [`HASH_MEMORY_BYTES`]).
+    pub password_hashing: usize,
     pub thresholds: Thresholds,
     pub supervision: SupervisionConfig,
 }
@@ -69,90 +78,39 @@ impl Default for ServiceConfig {
     fn default() -> Self {
         Self {
             max_upload_bytes: 20 * 1024 * 1024,
+            max_case_bytes: 200 * 1024 * 1024,
             token_ttl: jiff::SignedDuration::from_hours(12),
+            session_ttl: jiff::SignedDuration::from_hours(8),
+            password_hashing: 4,
             thresholds: Thresholds::default(),
             supervision: SupervisionConfig::default(),
         }
     }
 }
 
-/// Why a use case failed. Each variant has a stable `code()`; the web layer maps it to one HTTP status.
+/// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    #[error("sign in first: the request has no valid token")]
-    Unauthenticated,
-    #[error("wrong username or password")]
-    BadCredentials,
-    #[error("not allowed: {0}")]
-    Forbidden(&'static str),
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    #[error("the application is incomplete or has invalid values")]
-    Validation { problems: Vec<FieldProblem>, missing_materials: Vec<String> },
-    #[error("{message}")]
-    BadInput { code: &'static str, message: String, field: Option<String> },
+pub enum StartError {
+    #[error("the catalogue has errors:\n{0}")]
+    Catalog(String),
     #[error(transparent)]
-    Plan(#[from] PlanError),
-    #[error(transparent)]
-    Case(#[from] CaseError),
-    #[error("this Idempotency-Key was used with another request body")]
-    IdempotencyMismatch,
-    #[error("the case was changed at the same time by someone else: try again")]
-    Conflict,
-    #[error("the file is larger than the limit of {limit} bytes")]
-    TooLarge { limit: usize },
-    #[error("the file is not a PDF, JPEG, PNG or OFD document")]
-    UnsupportedMedia,
-    #[error("internal error: {0}")]
-    Internal(String),
+    Store(#[from] StoreError),
 }
 
-impl ServiceError {
-    /// The stable snake_case code of the API contract.
-    pub fn code(&self) -> &'static str {
-        match self {
-            ServiceError::Unauthenticated => "unauthenticated",
-            ServiceError::BadCredentials => "bad_credentials",
-            ServiceError::Forbidden(_) => "forbidden",
-            ServiceError::NotFound(_) => "not_found",
-            ServiceError::Validation { .. } => "validation_failed",
-            ServiceError::BadInput { code, .. } => code,
-            ServiceError::Plan(e) => e.code(),
-            ServiceError::Case(e) => e.code(),
-            ServiceError::IdempotencyMismatch => "idempotency_key_reused",
-            ServiceError::Conflict => "conflict",
-            ServiceError::TooLarge { .. } => "payload_too_large",
-            ServiceError::UnsupportedMedia => "unsupported_media_type",
-            ServiceError::Internal(_) => "internal",
-        }
-    }
-
-    pub(crate) fn bad(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> Self {
-        ServiceError::BadInput { code, message: message.into(), field: Some(field.into()) }
-    }
-}
-
-impl From<StoreError> for ServiceError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict { .. } => ServiceError::Conflict,
-            StoreError::Duplicate { what } => {
-                ServiceError::BadInput { code: "duplicate", message: format!("{what} already exists"), field: None }
-            }
-            other => ServiceError::Internal(other.to_string()),
-        }
-    }
-}
-
-/// The service: the store, the catalogues by version, the clock, the files.
+/// The service: the store, the catalogues by version, the clock, the settings.
 pub struct Service {
     pub(crate) store: Arc<dyn Store>,
-    pub(crate) current: Arc<Catalog>,
+    /// The catalogue new filings use.
+    pub(crate) current: RwLock<Arc<Catalog>>,
+    /// Every catalogue version a case of this node was read under (loaded from the store on first use).
     pub(crate) catalogs: RwLock<HashMap<String, Arc<Catalog>>>,
-    pub(crate) clock: WorkClock,
+    pub(crate) clock: RwLock<Arc<WorkClock>>,
     pub(crate) time: Arc<dyn TimeSource>,
-    pub(crate) files: FileStore,
     pub(crate) config: ServiceConfig,
+    /// Compiled plans by (catalogue version, bundle, answers): compiling is pure, so a cache is safe.
+    pub(crate) plans: plans::PlanCache,
+    /// Password hashes in flight.
+    pub(crate) hashing: tokio::sync::Semaphore,
     /// Mutations of one case run one at a time on this node (sharded by case id), so parallel departments
     /// do not fight over the case's version; across nodes the store's version check still decides.
     pub(crate) case_locks: Vec<tokio::sync::Mutex<()>>,
@@ -165,14 +123,10 @@ impl Service {
         catalog_files: Vec<SourceFile>,
         clock: WorkClock,
         time: Arc<dyn TimeSource>,
-        files: FileStore,
         config: ServiceConfig,
-    ) -> Result<Service, ServiceError> {
+    ) -> Result<Service, StartError> {
         let catalog = Catalog::load(&catalog_files).map_err(|errors| {
-            ServiceError::Internal(format!(
-                "the catalogue has errors:\n{}",
-                errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
-            ))
+            StartError::Catalog(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
         })?;
         let catalog = Arc::new(catalog);
         if store.catalog_version(&catalog.version).await?.is_none() {
@@ -186,50 +140,69 @@ impl Service {
         let mut catalogs = HashMap::new();
         catalogs.insert(catalog.version.clone(), catalog.clone());
         let case_locks = (0..64).map(|_| tokio::sync::Mutex::new(())).collect();
-        Ok(Service { store, current: catalog, catalogs: RwLock::new(catalogs), clock, time, files, config, case_locks })
+        let hashing = tokio::sync::Semaphore::new(config.password_hashing.max(1));
+        Ok(Service {
+            store,
+            current: RwLock::new(catalog),
+            catalogs: RwLock::new(catalogs),
+            clock: RwLock::new(Arc::new(clock)),
+            time,
+            config,
+            plans: plans::PlanCache::default(),
+            hashing,
+            case_locks,
+        })
     }
 
-    pub fn catalog(&self) -> &Arc<Catalog> {
-        &self.current
+    /// The catalogue new filings use.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.current.read().map(|c| Arc::clone(&c)).unwrap_or_else(|poisoned| Arc::clone(&poisoned.into_inner()))
     }
 
-    pub fn clock(&self) -> &WorkClock {
-        &self.clock
+    /// The working-time clock.
+    pub fn clock(&self) -> Arc<WorkClock> {
+        self.clock.read().map(|c| Arc::clone(&c)).unwrap_or_else(|poisoned| Arc::clone(&poisoned.into_inner()))
     }
 
     pub fn config(&self) -> &ServiceConfig {
         &self.config
     }
 
+    /// Now, to the millisecond the store keeps: what a case records is what its events replay to.
     pub fn now(&self) -> Timestamp {
-        self.time.now()
+        onething_store::to_millis(self.time.now())
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
+    /// How many cases the store holds (for the metrics).
+    pub async fn count_cases(&self) -> Result<i64, ReadError> {
+        Ok(self.store.count_cases().await?)
     }
 
-    /// The catalogue of a version, loading it from the store the first time.
-    pub(crate) async fn catalog_of(&self, version: &str) -> Result<Arc<Catalog>, ServiceError> {
-        if let Ok(map) = self.catalogs.read()
-            && let Some(c) = map.get(version)
-        {
-            return Ok(c.clone());
+    /// A catalogue version this node has loaded.
+    pub(crate) fn catalog_of(&self, version: &str) -> Result<Arc<Catalog>, String> {
+        let map = self.catalogs.read().map_err(|_| "the catalogue map is poisoned".to_string())?;
+        map.get(version).cloned().ok_or_else(|| format!("catalogue version {version} is not loaded"))
+    }
+
+    /// Makes sure a catalogue version is loaded, reading it from the store the first time.
+    pub(crate) async fn ensure_catalog(&self, version: &str) -> Result<(), ReadError> {
+        if self.catalog_of(version).is_ok() {
+            return Ok(());
         }
         let row = self
             .store
             .catalog_version(version)
             .await?
-            .ok_or_else(|| ServiceError::Internal(format!("catalogue version {version} is not stored")))?;
+            .ok_or_else(|| ReadError::Internal(format!("catalogue version {version} is not stored")))?;
         let files: Vec<SourceFile> = row.files.into_iter().map(|(n, t)| SourceFile::new(n, t)).collect();
         let catalog = Arc::new(
             Catalog::load(&files)
-                .map_err(|_| ServiceError::Internal(format!("stored catalogue version {version} does not load")))?,
+                .map_err(|_| ReadError::Internal(format!("stored catalogue version {version} does not load")))?,
         );
         if let Ok(mut map) = self.catalogs.write() {
-            map.insert(version.to_string(), catalog.clone());
+            map.insert(version.to_string(), catalog);
         }
-        Ok(catalog)
+        Ok(())
     }
 
     /// The lock that serialises mutations of one case on this node.

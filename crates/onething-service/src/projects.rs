@@ -9,12 +9,15 @@ use onething_core::calendar::china_tz;
 use onething_core::codes::CreditCode;
 use onething_core::colour;
 use onething_core::duration::WorkingDuration;
-use onething_store::{Changeset, NewEvent, RecordFilter, RecordRow, WatchRow, WatchWrite};
+use onething_store::{Changeset, RecordFilter, StoreError, WatchRow, WatchWrite};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Role, User};
-use crate::supervision::Outcome;
-use crate::{Service, ServiceError, new_id};
+use crate::errors::{BadInput, ErrorCode, OversightError};
+use crate::events::{Event, RecordState, ServiceEvent};
+use crate::records::{Record, RecordDoc};
+use crate::supervision::{Outcome, interview_delay};
+use crate::{Service, new_id};
 
 /// A milestone of a project (里程碑).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -111,40 +114,25 @@ impl Service {
             return row;
         }
         let t = &self.config.thresholds;
-        let Ok(now_colour) = colour::colour(&self.clock, p.start, m.limit, &[], now, t) else { return row };
+        let clock = self.clock();
+        let Ok(now_colour) = colour::colour(&clock, p.start, m.limit, &[], now, t) else { return row };
         row.colour = recorded.filter(|r| *r != "none").unwrap_or(now_colour.as_str()).to_string();
         row.next_check_at = if recorded.is_some_and(|r| r != "none" && r != now_colour.as_str()) {
             Some(now)
         } else if now_colour == colour::Colour::Red {
-            m.due_at.and_then(|due| {
-                self.clock
-                    .add(
-                        due,
-                        WorkingDuration::Minutes(
-                            self.config.supervision.interview_after_days * self.clock.day_minutes(),
-                        ),
-                    )
-                    .ok()
-            })
+            m.due_at.and_then(|due| clock.add(due, interview_delay(&clock, &self.config.supervision)).ok())
         } else {
-            colour::next_change(&self.clock, p.start, m.limit, &[], now, t).ok().flatten()
+            colour::next_change(&clock, p.start, m.limit, &[], now, t).ok().flatten()
         };
         row
     }
 
-    fn project_record(p: &Project, now: Timestamp) -> Result<RecordRow, ServiceError> {
+    fn project_record(p: &Project, created: Timestamp, now: Timestamp, version: i64) -> Record<Project> {
         let done = p.milestones.iter().all(|m| m.done_at.is_some());
-        Ok(RecordRow {
-            kind: "project".into(),
-            id: p.id.clone(),
-            case_id: None,
-            owner: None,
-            department: None,
-            state: if done { "done".into() } else { "open".into() },
-            created_at: now,
-            updated_at: now,
-            doc: serde_json::to_value(p).map_err(|e| ServiceError::Internal(e.to_string()))?,
-        })
+        let mut r = Record::new(p.id.clone(), if done { "done" } else { "open" }, created, p.clone());
+        r.updated_at = now;
+        r.version = version;
+        r
     }
 
     /// Parses and checks one CSV row into a project.
@@ -162,8 +150,8 @@ impl Service {
         }
         let credit_code = CreditCode::parse(get("credit_code")).map_err(|e| format!("credit_code: {e}"))?;
         let template_code = get("template");
-        let template = self
-            .current
+        let catalog = self.catalog();
+        let template = catalog
             .project_templates
             .get(template_code)
             .ok_or_else(|| format!("template {template_code:?} is not in the catalogue"))?;
@@ -178,7 +166,7 @@ impl Service {
                 "" => def.limit,
                 s => s.parse::<WorkingDuration>().map_err(|e| format!("limit:{}: {e}", def.code))?,
             };
-            let due_at = self.clock.add(start, limit).map_err(|e| format!("milestone {}: {e}", def.code))?;
+            let due_at = self.clock().add(start, limit).map_err(|e| format!("milestone {}: {e}", def.code))?;
             milestones.push(Milestone {
                 code: def.code.clone(),
                 name: def.name.clone(),
@@ -216,23 +204,24 @@ impl Service {
     /// Imports projects from CSV text with a header line (`name,enterprise,credit_code,template,start_date,
     /// completed` and optional `limit:<milestone>` columns). Each good row is stored with its event; each bad row
     /// is reported with its line number and changes nothing.
-    pub async fn import_projects(&self, user: &User, csv: &str) -> Result<ImportReport, ServiceError> {
+    pub async fn import_projects(&self, user: &User, csv: &str) -> Result<ImportReport, OversightError> {
         if !(user.has(Role::Supervisor) || user.has(Role::Admin)) {
-            return Err(ServiceError::Forbidden("only supervisors and administrators import projects"));
+            return Err(OversightError::Forbidden("only supervisors and administrators import projects"));
         }
         let mut lines = csv.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
         let Some((_, head)) = lines.next() else {
-            return Err(ServiceError::bad("required", "body", "the CSV is empty: it needs a header line"));
+            return Err(BadInput::new(ErrorCode::Required, "body", "the CSV is empty: it needs a header line").into());
         };
-        let header =
-            csv_fields(head.trim_start_matches('\u{feff}')).map_err(|e| ServiceError::bad("bad_csv", "header", e))?;
+        let header = csv_fields(head.trim_start_matches('\u{feff}'))
+            .map_err(|e| BadInput::new(ErrorCode::BadCsv, "header", e))?;
         for required in ["name", "enterprise", "credit_code", "template", "start_date"] {
             if !header.iter().any(|h| h == required) {
-                return Err(ServiceError::bad(
-                    "bad_csv",
+                return Err(BadInput::new(
+                    ErrorCode::BadCsv,
                     "header",
                     format!("the header lacks the column {required:?}"),
-                ));
+                )
+                .into());
             }
         }
         let mut report = ImportReport::default();
@@ -240,7 +229,7 @@ impl Service {
             let parsed = csv_fields(line).and_then(|fields| self.parse_project_row(&fields, &header));
             match parsed {
                 Ok(p) => {
-                    self.store_project(user, &p, "project_imported").await?;
+                    self.store_project(user, &p, "import").await?;
                     report.imported += 1;
                 }
                 Err(message) => report.rejected.push(RowError { line: i + 1, message }),
@@ -249,89 +238,101 @@ impl Service {
         Ok(report)
     }
 
-    async fn store_project(&self, user: &User, p: &Project, kind: &str) -> Result<(), ServiceError> {
+    async fn store_project(&self, user: &User, p: &Project, source: &str) -> Result<(), OversightError> {
         let now = self.now();
         let watches = p
             .milestones
             .iter()
             .map(|m| WatchWrite { row: self.milestone_watch(p, m, now, None), expected_version: None })
             .collect();
-        let event = NewEvent {
-            id: new_id(),
-            case_id: None,
-            kind: kind.into(),
-            actor: user.id.clone(),
-            at: now,
-            payload: serde_json::json!({ "project": p.id, "name": p.name, "enterprise": p.enterprise }).to_string(),
-        };
-        let change = Changeset {
-            records: vec![Self::project_record(p, now)?],
-            watches,
-            event: Some(event),
-            ..Changeset::default()
-        };
+        let write = Self::project_record(p, now, now, 0).write().map_err(OversightError::Internal)?;
+        let event = Event::from(ServiceEvent::ProjectAdded {
+            project: p.id.clone(),
+            name: p.name.clone(),
+            source: source.to_string(),
+            records: vec![RecordState::of(&write.row)],
+        })
+        .to_new(None, &user.id, now)
+        .map_err(OversightError::Internal)?;
+        let change = Changeset { records: vec![write], watches, event: Some(event), ..Changeset::default() };
         self.store.commit(change).await?;
         Ok(())
     }
 
     /// Projects, newest first.
-    pub async fn list_projects(&self, user: &User, limit: i64) -> Result<Vec<Project>, ServiceError> {
+    pub async fn list_projects(&self, user: &User, limit: i64) -> Result<Vec<Project>, OversightError> {
         if !(user.has(Role::Supervisor) || user.has(Role::Admin) || user.has(Role::Officer)) {
-            return Err(ServiceError::Forbidden("projects are for supervisors and departments"));
+            return Err(OversightError::Forbidden("projects are for supervisors and departments"));
         }
         let rows =
-            self.store.records(&RecordFilter { kind: "project".into(), limit, ..RecordFilter::default() }).await?;
-        rows.iter()
-            .map(|r| serde_json::from_value(r.doc.clone()).map_err(|e| ServiceError::Internal(e.to_string())))
+            self.store.records(&RecordFilter { kind: Project::KIND.into(), limit, ..RecordFilter::default() }).await?;
+        rows.into_iter()
+            .map(|r| Record::<Project>::from_row(r).map(|r| r.doc).map_err(OversightError::Internal))
             .collect()
     }
 
-    /// Marks a milestone done (by its department or a supervisor).
-    pub async fn complete_milestone(&self, user: &User, project_id: &str, code: &str) -> Result<Project, ServiceError> {
-        let row = self.store.record("project", project_id).await?.ok_or(ServiceError::NotFound("project"))?;
-        let mut p: Project = serde_json::from_value(row.doc).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let now = self.now();
-        let m = p.milestones.iter_mut().find(|m| m.code == code).ok_or(ServiceError::NotFound("milestone"))?;
-        let allowed = user.has(Role::Supervisor)
-            || (user.has(Role::Officer) && user.department.as_deref() == Some(m.department.as_str()));
-        if !allowed {
-            return Err(ServiceError::Forbidden("only the milestone's department or a supervisor completes it"));
+    /// Marks a milestone done (by its department or a supervisor), written over the project's version.
+    pub async fn complete_milestone(
+        &self,
+        user: &User,
+        project_id: &str,
+        code: &str,
+    ) -> Result<Project, OversightError> {
+        for _ in 0..8 {
+            let row = self.store.record(Project::KIND, project_id).await?.ok_or(OversightError::NotFound("project"))?;
+            let record = Record::<Project>::from_row(row).map_err(OversightError::Internal)?;
+            let mut p = record.doc.clone();
+            let now = self.now();
+            let m = p.milestones.iter_mut().find(|m| m.code == code).ok_or(OversightError::NotFound("milestone"))?;
+            let allowed = user.has(Role::Supervisor)
+                || (user.has(Role::Officer) && user.department.as_deref() == Some(m.department.as_str()));
+            if !allowed {
+                return Err(OversightError::Forbidden("only the milestone's department or a supervisor completes it"));
+            }
+            if m.done_at.is_some() {
+                return Err(OversightError::IllegalTransition {
+                    action: "complete the milestone",
+                    state: "done".into(),
+                });
+            }
+            m.done_at = Some(now);
+            let m = m.clone();
+            let watch = self.milestone_watch(&p, &m, now, None);
+            let write = Self::project_record(&p, record.created_at, now, record.version)
+                .write()
+                .map_err(OversightError::Internal)?;
+            let event = Event::from(ServiceEvent::MilestoneCompleted {
+                project: p.id.clone(),
+                milestone: code.to_string(),
+                on_time: m.due_at.is_none_or(|d| now <= d),
+                records: vec![RecordState::of(&write.row)],
+            })
+            .to_new(None, &user.id, now)
+            .map_err(OversightError::Internal)?;
+            let change = Changeset {
+                records: vec![write],
+                watches: vec![WatchWrite { row: watch, expected_version: None }],
+                event: Some(event),
+                ..Changeset::default()
+            };
+            match self.store.commit(change).await {
+                Ok(_) => return Ok(p),
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
         }
-        if m.done_at.is_some() {
-            return Err(ServiceError::bad("illegal_transition", "milestone", "the milestone is done already"));
-        }
-        m.done_at = Some(now);
-        let m = m.clone();
-        let watch = self.milestone_watch(&p, &m, now, None);
-        let event = NewEvent {
-            id: new_id(),
-            case_id: None,
-            kind: "milestone_completed".into(),
-            actor: user.id.clone(),
-            at: now,
-            payload:
-                serde_json::json!({ "project": p.id, "milestone": code, "on_time": m.due_at.is_none_or(|d| now <= d) })
-                    .to_string(),
-        };
-        let change = Changeset {
-            records: vec![Self::project_record(&p, now)?],
-            watches: vec![WatchWrite { row: watch, expected_version: None }],
-            event: Some(event),
-            ..Changeset::default()
-        };
-        self.store.commit(change).await?;
-        Ok(p)
+        Err(OversightError::Conflict { what: "project" })
     }
 
     /// The worker's step for a milestone watch.
-    pub(crate) async fn process_project_watch(&self, w: WatchRow, now: Timestamp) -> Result<Outcome, ServiceError> {
+    pub(crate) async fn process_project_watch(&self, w: WatchRow, now: Timestamp) -> Result<Outcome, OversightError> {
         let mut parts = w.subject.splitn(3, ':');
         let (Some("milestone"), Some(project_id), Some(code)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(ServiceError::Internal(format!("unknown watch subject {}", w.subject)));
+            return Err(OversightError::Internal(format!("unknown watch subject {}", w.subject)));
         };
-        let row = self.store.record("project", project_id).await?.ok_or(ServiceError::NotFound("project"))?;
-        let p: Project = serde_json::from_value(row.doc).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let m = p.milestones.iter().find(|m| m.code == code).ok_or(ServiceError::NotFound("milestone"))?;
+        let row = self.store.record(Project::KIND, project_id).await?.ok_or(OversightError::NotFound("project"))?;
+        let p = Record::<Project>::from_row(row).map_err(OversightError::Internal)?.doc;
+        let m = p.milestones.iter().find(|m| m.code == code).ok_or(OversightError::NotFound("milestone"))?;
         let fresh = self.milestone_watch(&p, m, now, None);
         let label = format!("{} · {}", p.name, m.name);
         let department = m.department.clone();
@@ -340,13 +341,14 @@ impl Service {
 
     /// The demo set: `count` projects of the first template with plausible progress — most milestones done on
     /// time, some late, some still open — all inside the calendar the clock knows.
-    pub async fn seed_demo_projects(&self, user: &User, count: usize) -> Result<usize, ServiceError> {
+    pub async fn seed_demo_projects(&self, user: &User, count: usize) -> Result<usize, OversightError> {
         let existing =
-            self.store.count_records(&RecordFilter { kind: "project".into(), ..RecordFilter::default() }).await?;
+            self.store.count_records(&RecordFilter { kind: Project::KIND.into(), ..RecordFilter::default() }).await?;
         if existing > 0 {
             return Ok(0);
         }
-        let Some(template) = self.current.project_templates.values().next().cloned() else { return Ok(0) };
+        let Some(template) = self.catalog().project_templates.values().next().cloned() else { return Ok(0) };
+        let clock = self.clock();
         let now = self.now();
         let today = now.to_zoned(china_tz()).date();
         let names = [
@@ -368,13 +370,13 @@ impl Service {
             let Ok(start) = morning(start_date) else { continue };
             let mut milestones = Vec::new();
             for (k, def) in template.milestones.iter().enumerate() {
-                let Ok(due) = self.clock.add(start, def.limit) else { continue };
+                let Ok(due) = clock.add(start, def.limit) else { continue };
                 // Progress: earlier milestones are usually done, a few late; every 7th project lags.
                 let lagging = i % 7 == 0 && k >= 2;
                 let done_at = if due <= now && !lagging && (i + k) % 11 != 0 {
                     let late = (i + k) % 5 == 0;
                     let offset = if late { 2 } else { -1 };
-                    self.clock
+                    clock
                         .add(due, WorkingDuration::days(0))
                         .ok()
                         .and_then(|d| d.checked_add(jiff::SignedDuration::from_hours(24 * offset)).ok())
@@ -404,7 +406,7 @@ impl Service {
                 start,
                 milestones,
             };
-            self.store_project(user, &p, "project_seeded").await?;
+            self.store_project(user, &p, "demo").await?;
             seeded += 1;
         }
         Ok(seeded)
@@ -433,9 +435,15 @@ impl Service {
     /// The projects board (newest first): `limit` projects from `offset`, each milestone's colour computed from
     /// its start and limit at read time, and the counts by colour over all projects. One query; the colours are
     /// arithmetic on the working calendar.
-    pub async fn project_board(&self, user: &User, offset: usize, limit: usize) -> Result<ProjectBoard, ServiceError> {
+    pub async fn project_board(
+        &self,
+        user: &User,
+        offset: usize,
+        limit: usize,
+    ) -> Result<ProjectBoard, OversightError> {
         let all = self.list_projects(user, 100_000).await?;
         let now = self.now();
+        let clock = self.clock();
         let t = &self.config.thresholds;
         let mut counts = [0u64; 5];
         let mut done = 0u64;
@@ -449,7 +457,7 @@ impl Service {
                     if m.done_at.is_some() {
                         return None;
                     }
-                    colour::colour(&self.clock, p.start, m.limit, &[], now, t).ok()
+                    colour::colour(&clock, p.start, m.limit, &[], now, t).ok()
                 })
                 .collect();
             for (m, c) in p.milestones.iter().zip(&colours) {

@@ -22,7 +22,7 @@ use onething_core::catalog::{Catalog, FieldType};
 use onething_core::plan;
 use onething_core::source::SourceFile;
 use onething_service::{
-    ApplicantInput, ApproveRequest, CreateCase, FileStore, ReasonInput, Role, Service, ServiceConfig, TimeSource, User,
+    ApplicantInput, ApproveRequest, CreateCase, ReasonInput, Role, Service, ServiceConfig, TimeSource, User,
 };
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -157,7 +157,6 @@ impl Seeder {
         let mut round = 0;
         while round < rounds {
             let ready: Vec<(String, String, Option<String>)> = view
-                .doc
                 .case
                 .tasks
                 .iter()
@@ -260,7 +259,6 @@ async fn main() -> Result<(), Error> {
             catalog_files()?,
             WorkClock::official(),
             time.clone(),
-            FileStore::new(dir.path().join("files")),
             ServiceConfig::default(),
         )
         .await?,
@@ -332,9 +330,7 @@ async fn main() -> Result<(), Error> {
     let concluded = find(Target::Concluded).ok_or("no concluded case")?;
     let draft = find(Target::Draft).ok_or("no draft")?;
     let submitted = find(Target::Submitted).ok_or("no submitted case")?;
-    let officer_user = service
-        .authenticate_session(officer.trim_start_matches("ot_session="), jiff::SignedDuration::from_hours(1))
-        .await?;
+    let officer_user = service.authenticate(officer.trim_start_matches("ot_session=")).await?;
     let task =
         service.department_queue(&officer_user, 1).await?.first().map(|t| t.row.id.clone()).ok_or("no open task")?;
 
@@ -355,12 +351,10 @@ async fn main() -> Result<(), Error> {
         // The same, with a write (an upload: one event) before each request, so each one catches up first.
         ("supervisor (writes)", "/supervisor".into(), &supervisor),
     ];
-    let applicant_user = service
-        .authenticate_session(applicant.trim_start_matches("ot_session="), jiff::SignedDuration::from_hours(1))
-        .await?;
+    let applicant_user = service.authenticate(applicant.trim_start_matches("ot_session=")).await?;
     let draft_plan = service.get_case(&applicant_user, &draft).await?.plan;
     let material = draft_plan.materials.first().map(|m| m.code.clone()).ok_or("no material")?;
-    let total = service.store().count_cases().await?;
+    let total = service.count_cases().await?;
     println!(
         "page latency over HTTP/1.1 keep-alive on 127.0.0.1, {total} cases (seeded in {seed_secs:.0} s), {requests} requests per page"
     );

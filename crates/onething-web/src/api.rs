@@ -12,7 +12,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use onething_core::plan::{self, PlanError};
-use onething_service::{ApproveRequest, CreateCase, ReasonInput, ServiceError, User};
+use onething_service::{ApproveRequest, AuthError, CaseActionError, CreateCase, ErrorCode, ReasonInput, User};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -31,7 +31,7 @@ impl FromRequestParts<AppState> for Auth {
         let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
         let token = header.strip_prefix("Bearer ").map(str::trim).unwrap_or("");
         if token.is_empty() || token.len() > 256 {
-            return Err(ServiceError::Unauthenticated.into());
+            return Err(AuthError::Unauthenticated.into());
         }
         Ok(Auth(state.service.authenticate(token).await?))
     }
@@ -42,7 +42,7 @@ pub async fn healthz() -> &'static str {
 }
 
 pub async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
+    ApiError::of(ErrorCode::NotFound, "no such resource")
 }
 
 pub async fn openapi() -> Response {
@@ -71,7 +71,7 @@ pub async fn list_bundles(State(s): State<AppState>) -> ApiResult {
     let mut list = Vec::new();
     for b in catalog.bundles.values() {
         // The default plan gives what the bundle saves (the reduction report) for the list.
-        let reduction = plan::compile(catalog, &b.code, &BTreeMap::new()).ok().map(|p| p.reduction);
+        let reduction = plan::compile(&catalog, &b.code, &BTreeMap::new()).ok().map(|p| p.reduction);
         list.push(json!({
             "code": b.code, "name": b.name, "name_en": b.name_en, "summary": b.summary,
             "lead_department": b.lead_department, "items": b.items.len(),
@@ -82,7 +82,8 @@ pub async fn list_bundles(State(s): State<AppState>) -> ApiResult {
 }
 
 pub async fn get_bundle(State(s): State<AppState>, Path(code): Path<String>) -> ApiResult {
-    let bundle = s.service.catalog().bundle(&code).ok_or_else(|| PlanError::UnknownBundle(code.clone()))?;
+    let catalog = s.service.catalog();
+    let bundle = catalog.bundle(&code).ok_or_else(|| PlanError::UnknownBundle(code.clone()))?;
     Ok(Json(bundle).into_response())
 }
 
@@ -99,7 +100,7 @@ pub async fn plan_bundle(
     body: Result<Json<PlanRequest>, JsonRejection>,
 ) -> ApiResult {
     let Json(req) = body?;
-    let plan = plan::compile(s.service.catalog(), &code, &req.answers)?;
+    let plan = plan::compile(&s.service.catalog(), &code, &req.answers)?;
     Ok(Json(plan).into_response())
 }
 
@@ -111,15 +112,18 @@ pub async fn create_case(
 ) -> ApiResult {
     let Json(req) = body?;
     let key = match headers.get("idempotency-key") {
-        Some(v) => Some(v.to_str().map_err(|_| {
-            ApiError::new(StatusCode::BAD_REQUEST, "bad_idempotency_key", "the Idempotency-Key must be visible ASCII")
-        })?),
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| ApiError::of(ErrorCode::BadIdempotencyKey, "the Idempotency-Key must be visible ASCII"))?,
+        ),
         None => None,
     };
     let created = s.service.create_case(&user, req, key).await.map_err(|e| match e {
         // The bundle is named in the body: an unknown one is invalid input, not a missing resource.
-        ServiceError::Plan(PlanError::UnknownBundle(b)) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_bundle", format!("unknown bundle {b:?}"))
+        CaseActionError::Plan(PlanError::UnknownBundle(b)) => {
+            let mut e = ApiError::of(ErrorCode::UnknownBundle, format!("unknown bundle {b:?}"));
+            e.status = StatusCode::UNPROCESSABLE_ENTITY;
+            e
         }
         other => other.into(),
     })?;

@@ -44,7 +44,7 @@ fn task(t: &Task, c: Option<Colour>, name: &str) -> Value {
 }
 
 pub fn case(v: &CaseView) -> Value {
-    let c = &v.doc.case;
+    let c = &v.case;
     let materials: Vec<Value> = v
         .plan
         .materials
@@ -84,10 +84,10 @@ pub fn case(v: &CaseView) -> Value {
         "due_at": opt_ts(c.due_at),
         "colour": colour(v.colour),
         "paused": c.is_paused(),
-        "receipt_number": v.doc.receipt_number,
+        "receipt_number": v.case.receipt_number,
         "corrections": c.corrections,
         "results": c.results(),
-        "filed_by": v.doc.filed_by,
+        "filed_by": v.case.filed_by,
         "created_at": ts(c.created_at),
         "submitted_at": opt_ts(c.submitted_at),
         "accepted_at": opt_ts(c.accepted_at),

@@ -19,7 +19,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use onething_service::Service;
 
-pub use error::{ApiError, ERROR_CODES};
+pub use error::{ApiError, error_codes, status};
 
 /// What every handler can reach.
 #[derive(Clone)]

@@ -54,7 +54,7 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
             "onething_http_request_seconds_total{{method=\"{m}\",route=\"{r}\",status=\"{s}\"}} {secs:.6}"
         );
     }
-    let cases = state.service.store().count_cases().await.unwrap_or(0);
+    let cases = state.service.count_cases().await.unwrap_or(0);
     out.push_str("# HELP onething_cases Cases stored.\n# TYPE onething_cases gauge\n");
     let _ = writeln!(out, "onething_cases {cases}");
     ([("content-type", "text/plain; version=0.0.4")], out)

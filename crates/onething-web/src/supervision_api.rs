@@ -7,9 +7,10 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use onething_service::{EscalationInput, NoteInput, Period, RatingInput};
-use onething_store::RecordRow;
-use serde::Deserialize;
+use onething_service::oversight::SupervisionKind;
+use onething_service::records::{Record, RecordDoc};
+use onething_service::{ErrorCode, EscalationInput, NoteInput, Period, RatingInput};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::AppState;
@@ -19,11 +20,16 @@ use crate::json::ts;
 
 type ApiResult = Result<Response, ApiError>;
 
-fn record(r: &RecordRow) -> serde_json::Value {
+fn record_as<T: Serialize>(kind: &str, r: &Record<T>) -> serde_json::Value {
     json!({
-        "kind": r.kind, "id": r.id, "case_id": r.case_id, "owner": r.owner, "department": r.department,
-        "state": r.state, "created_at": ts(r.created_at), "updated_at": ts(r.updated_at), "doc": r.doc,
+        "kind": kind, "id": r.id, "case_id": r.case_id, "owner": r.owner, "department": r.department,
+        "state": r.state, "created_at": ts(r.created_at), "updated_at": ts(r.updated_at), "version": r.version,
+        "doc": r.doc,
     })
+}
+
+fn record<T: RecordDoc>(r: &Record<T>) -> serde_json::Value {
+    record_as(T::KIND, r)
 }
 
 /// Recorded colours of open tasks by department, and the red list, from the watches the worker keeps.
@@ -50,8 +56,8 @@ pub async fn list_escalations(
     q: Result<Query<StateQuery>, QueryRejection>,
 ) -> ApiResult {
     let Query(q) = q?;
-    let rows = s.service.list_records(&user, "escalation", q.state).await?;
-    Ok(Json(rows.iter().map(record).collect::<Vec<_>>()).into_response())
+    let rows = s.service.list_supervision(&user, SupervisionKind::Escalation, q.state).await?;
+    Ok(Json(rows.iter().map(|r| record_as("escalation", r)).collect::<Vec<_>>()).into_response())
 }
 
 pub async fn list_interviews(
@@ -60,8 +66,8 @@ pub async fn list_interviews(
     q: Result<Query<StateQuery>, QueryRejection>,
 ) -> ApiResult {
     let Query(q) = q?;
-    let rows = s.service.list_records(&user, "interview", q.state).await?;
-    Ok(Json(rows.iter().map(record).collect::<Vec<_>>()).into_response())
+    let rows = s.service.list_supervision(&user, SupervisionKind::Interview, q.state).await?;
+    Ok(Json(rows.iter().map(|r| record_as("interview", r)).collect::<Vec<_>>()).into_response())
 }
 
 pub async fn open_escalation(
@@ -81,7 +87,8 @@ pub async fn escalation_note(
     body: Result<Json<NoteInput>, JsonRejection>,
 ) -> ApiResult {
     let Json(note) = body?;
-    Ok(Json(record(&s.service.add_note(&user, "escalation", &id, note).await?)).into_response())
+    let r = s.service.add_note(&user, SupervisionKind::Escalation, &id, note).await?;
+    Ok(Json(record_as("escalation", &r)).into_response())
 }
 
 pub async fn interview_note(
@@ -91,7 +98,8 @@ pub async fn interview_note(
     body: Result<Json<NoteInput>, JsonRejection>,
 ) -> ApiResult {
     let Json(note) = body?;
-    Ok(Json(record(&s.service.add_note(&user, "interview", &id, note).await?)).into_response())
+    let r = s.service.add_note(&user, SupervisionKind::Interview, &id, note).await?;
+    Ok(Json(record_as("interview", &r)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -107,7 +115,8 @@ pub async fn close_escalation(
     body: Result<Json<CloseRequest>, JsonRejection>,
 ) -> ApiResult {
     let Json(req) = body?;
-    Ok(Json(record(&s.service.close_record(&user, "escalation", &id, req.outcome).await?)).into_response())
+    let r = s.service.close_record(&user, SupervisionKind::Escalation, &id, req.outcome).await?;
+    Ok(Json(record_as("escalation", &r)).into_response())
 }
 
 pub async fn close_interview(
@@ -117,7 +126,8 @@ pub async fn close_interview(
     body: Result<Json<CloseRequest>, JsonRejection>,
 ) -> ApiResult {
     let Json(req) = body?;
-    Ok(Json(record(&s.service.close_record(&user, "interview", &id, req.outcome).await?)).into_response())
+    let r = s.service.close_record(&user, SupervisionKind::Interview, &id, req.outcome).await?;
+    Ok(Json(record_as("interview", &r)).into_response())
 }
 
 pub async fn notices(State(s): State<AppState>, Auth(user): Auth) -> ApiResult {
@@ -146,7 +156,7 @@ pub async fn list_reviews(
     q: Result<Query<StateQuery>, QueryRejection>,
 ) -> ApiResult {
     let Query(q) = q?;
-    let rows = s.service.list_records(&user, "review", q.state).await?;
+    let rows = s.service.list_reviews(&user, q.state).await?;
     Ok(Json(rows.iter().map(record).collect::<Vec<_>>()).into_response())
 }
 
@@ -191,9 +201,7 @@ pub async fn assessment(
             onething_service::assessment_csv(&a),
         )
             .into_response()),
-        Some(other) => {
-            Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_query", format!("format {other:?}: use json or csv")))
-        }
+        Some(other) => Err(ApiError::of(ErrorCode::BadQuery, format!("format {other:?}: use json or csv"))),
     }
 }
 
@@ -218,7 +226,7 @@ pub async fn import_projects(
     Auth(user): Auth,
     body: Result<String, axum::extract::rejection::StringRejection>,
 ) -> ApiResult {
-    let body = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request_body", e.body_text()))?;
+    let body = body.map_err(|e| ApiError::of(ErrorCode::BadRequestBody, e.body_text()))?;
     let report = s.service.import_projects(&user, &body).await?;
     Ok(Json(report).into_response())
 }

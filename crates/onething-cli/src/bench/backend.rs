@@ -61,13 +61,15 @@ impl Backend {
             }
             Backend::Postgres(url) => {
                 let options = PostgresOptions {
-                    url: url.clone(),
                     max_connections: pg_connections,
                     schema: Some(Backend::scratch_schema("run")),
+                    ..PostgresOptions::new(url.clone())
                 };
                 let store = PostgresStore::open(options.clone()).await.context("opening PostgreSQL")?;
                 let durability = format!(
-                    "one transaction per commit, {pg_connections} connections, scratch schema {} (server settings decide fsync)",
+                    "group commit ({} writers, batches of up to {}), {pg_connections} connections, scratch schema {} (server settings decide fsync)",
+                    options.writers,
+                    options.max_batch,
                     options.schema.as_deref().unwrap_or("?")
                 );
                 Ok(Opened { store: Arc::new(store), durability, pg: Some(options) })
@@ -100,7 +102,7 @@ impl Opened {
 
 /// Drops a scratch schema that a spawned server used.
 pub async fn drop_schema(url: &str, schema: &str) {
-    let options = PostgresOptions { url: url.to_string(), max_connections: 1, schema: Some(schema.to_string()) };
+    let options = PostgresOptions { max_connections: 1, schema: Some(schema.to_string()), ..PostgresOptions::new(url) };
     if let Err(e) = options.drop_schema().await {
         eprintln!("warning: could not drop the scratch schema {schema}: {e}");
     }

@@ -333,7 +333,7 @@ async fn burst_and_check(
                 }
                 let (status, bytes) =
                     api.bytes(&format!("/api/v1/cases/{id}/materials/{material}"), &applicant).await?;
-                if status != 200 || onething_service::FileStore::hash(&bytes) != *sha256 {
+                if status != 200 || sha256_hex(&bytes) != *sha256 {
                     problems.push(format!("the file of {material} of {id} is missing or differs ({status})"));
                 }
             }
@@ -424,4 +424,10 @@ pub async fn run(args: KillArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// The SHA-256 (hex) of some bytes, as the store names a file.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    onething_store::hex(&sha2::Sha256::digest(bytes))
 }

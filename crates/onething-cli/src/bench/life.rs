@@ -15,7 +15,7 @@ use jiff::{SignedDuration, Timestamp};
 use onething_core::calendar::WorkClock;
 use onething_core::catalog::{Catalog, FieldType};
 use onething_core::source::SourceFile;
-use onething_service::{ApproveRequest, CreateCase, FileStore, Role, Service, ServiceConfig, TimeSource, User};
+use onething_service::{ApproveRequest, CreateCase, Role, Service, ServiceConfig, TimeSource, User};
 use onething_store::{CaseRow, Store, TaskFilter, TaskRow};
 use serde_json::{Value, json};
 
@@ -56,6 +56,8 @@ impl TimeSource for BenchTime {
 /// The service and the people acting in it.
 pub struct Setup {
     pub service: Arc<Service>,
+    /// The store under the service (for the counts the bench reads around it).
+    pub store: Arc<dyn Store>,
     applicant: User,
     clerk: User,
     /// department → officer.
@@ -143,20 +145,14 @@ pub async fn setup(
     catalog: Vec<SourceFile>,
     time: Arc<BenchTime>,
 ) -> anyhow::Result<Setup> {
-    let service = Service::start(
-        store,
-        catalog,
-        WorkClock::official(),
-        time,
-        FileStore::new(dir.join("files")),
-        ServiceConfig::default(),
-    )
-    .await
-    .context("starting the service")?;
+    let _ = dir;
+    let service = Service::start(Arc::clone(&store), catalog, WorkClock::official(), time, ServiceConfig::default())
+        .await
+        .context("starting the service")?;
     let password = "bench-password-not-secret";
     let applicant = service.save_user("bench-applicant", password, &[Role::Applicant], None).await?;
     let clerk = service.save_user("bench-clerk", password, &[Role::Clerk], None).await?;
-    let plan = onething_core::plan::compile(service.catalog(), BUNDLE, &BTreeMap::new())?;
+    let plan = onething_core::plan::compile(&service.catalog(), BUNDLE, &BTreeMap::new())?;
     let mut officers = HashMap::new();
     for t in &plan.tasks {
         if !officers.contains_key(&t.department) {
@@ -165,8 +161,8 @@ pub async fn setup(
             officers.insert(t.department.clone(), u);
         }
     }
-    let results = results_by_item(service.catalog());
-    Ok(Setup { service: Arc::new(service), applicant, clerk, officers, results })
+    let results = results_by_item(&service.catalog());
+    Ok(Setup { service: Arc::new(service), store, applicant, clerk, officers, results })
 }
 
 /// Latency per operation of one client (merged at the end).
@@ -206,7 +202,7 @@ async fn one(s: &Setup, req: &CreateCase, ops: &mut Ops) -> anyhow::Result<Strin
     ops.record(3, t);
     let mut state = accepted.row.state.clone();
     // The tasks come in dependency order: each becomes ready when the one before it is approved.
-    for task in &accepted.doc.case.tasks {
+    for task in &accepted.case.tasks {
         let officer =
             s.officers.get(&task.department).with_context(|| format!("no officer for {}", task.department))?;
         let result = s.results.get(&task.item).cloned().unwrap_or_default();
@@ -257,7 +253,7 @@ pub async fn run(
     progress: &Progress,
     backend: &str,
 ) -> anyhow::Result<LifeResult> {
-    let store = setup.service.store().clone();
+    let store = setup.store.clone();
     let req = Arc::new(transport_case()?);
     let (head_before, _) = store.chain_head().await?;
     let bar = progress.bar(lifecycles as u64, &format!("{backend} (b) lifecycles"));
@@ -314,7 +310,7 @@ pub async fn run(
     let case_ids = ids.lock().map(|v| v.clone()).unwrap_or_default();
     let template = match case_ids.last() {
         Some(id) => {
-            let row = store.case(id).await?.context("the last concluded case is missing")?;
+            let row = store.case_bundle(id).await?.context("the last concluded case is missing")?.case;
             let tasks =
                 store.tasks(&TaskFilter { case_id: Some(id.clone()), limit: 100, ..TaskFilter::default() }).await?;
             Some((row, tasks))

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use onething_store::{Changeset, NewEvent, RecordRow, Store};
+use onething_store::{Probe, Store};
 
 use super::progress::Progress;
 use super::stats::{CpuMark, CpuUse, Latency};
@@ -60,36 +60,6 @@ enum Trivial {
     Event,
 }
 
-/// Fills an empty changeset with one trivial row. Synthetic on purpose — the measure of the storage, not a use
-/// case: with the bulk load of (c), the one deliberate exception to "only the service builds changesets" (see
-/// the module documentation of `bench`).
-fn trivial(change: &mut Changeset, kind: Trivial, client: usize, n: u64) {
-    let now = jiff::Timestamp::now();
-    match kind {
-        Trivial::Record => change.records.push(RecordRow {
-            kind: "bench".into(),
-            id: format!("{client}-{n}"),
-            case_id: None,
-            owner: None,
-            department: None,
-            state: "open".into(),
-            created_at: now,
-            updated_at: now,
-            doc: serde_json::json!({}),
-        }),
-        Trivial::Event => {
-            change.event = Some(NewEvent {
-                id: uuid::Uuid::now_v7().to_string(),
-                case_id: None,
-                kind: "bench_probe".into(),
-                actor: "bench".into(),
-                at: now,
-                payload: "{}".into(),
-            })
-        }
-    }
-}
-
 /// Runs `clients` loops of commits for `seconds`.
 async fn measure(
     store: &Arc<dyn Store>,
@@ -110,14 +80,14 @@ async fn measure(
         let counter = counter.clone();
         joins.push(tokio::spawn(async move {
             let mut latency = Latency::new();
-            let mut n = 0u64;
             while Instant::now() < deadline {
-                let mut change = Changeset::default();
-                trivial(&mut change, kind, client, n);
+                let probe = match kind {
+                    Trivial::Record => Probe::Record { client: u32::try_from(client).unwrap_or(u32::MAX) },
+                    Trivial::Event => Probe::Event,
+                };
                 let t = Instant::now();
-                store.commit(change).await?;
+                store.probe(probe).await?;
                 latency.record(t.elapsed());
-                n += 1;
                 counter.fetch_add(1, Ordering::Relaxed);
             }
             Ok::<_, onething_store::StoreError>(latency)

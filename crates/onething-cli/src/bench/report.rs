@@ -77,6 +77,7 @@ async fn run_backend(
             stats::reset_peak_rss();
             let loaded = load::run(
                 &setup.service,
+                &setup.store,
                 life.template.as_ref(),
                 &life.case_ids,
                 time.base(),

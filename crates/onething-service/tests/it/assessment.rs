@@ -57,6 +57,11 @@ async fn assessment_matches_a_hand_computed_period() {
         .unwrap();
     w.time.set(china("2025-03-03T14:30"));
     let applicant = w.user("applicant", &[Role::Applicant], None).await;
+    // The correction names the company name: it is changed first.
+    let mut form: std::collections::BTreeMap<String, serde_json::Value> =
+        serde_json::from_value(super::close_form()).unwrap();
+    form.insert("company_name".into(), serde_json::json!("旧时光商贸有限公司"));
+    w.service.update_case(&applicant, &b, None, Some(form)).await.unwrap();
     w.service.submit(&applicant, &b).await.unwrap();
     w.time.set(china("2025-03-03T15:30"));
     // Case A's deregistration: ready since 12:00, decided 15:30 = 2 working hours (12:00–12:00 is the lunch
@@ -67,10 +72,13 @@ async fn assessment_matches_a_hand_computed_period() {
     approve_all(&w, &officers[7..], &b).await;
     let _ = approval;
     // Case A is rated 非常不满意 (1): a review opens for the lead department; case B is not rated.
-    let rated =
-        w.service.rate_case(&applicant, &a, RatingInput { level: 1, comment: Some("太慢".into()) }).await.unwrap();
-    assert_eq!(rated.doc["label"], "非常不满意");
-    let reviews = w.service.list_records(&officers[7].1, "review", Some("open".into())).await.unwrap();
+    let rated = w
+        .service
+        .rate_case(&applicant, &a, RatingInput { level: 1, comment: Some("太慢".into()), consent: None })
+        .await
+        .unwrap();
+    assert_eq!(rated.doc.label, "非常不满意");
+    let reviews = w.service.list_reviews(&officers[7].1, Some("open".into())).await.unwrap();
     assert_eq!(reviews.len(), 1);
 
     let sup = w.user("supervisor", &[Role::Supervisor], None).await;

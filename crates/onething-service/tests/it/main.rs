@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use jiff::Timestamp;
 use onething_core::calendar::{WorkClock, china_tz};
 use onething_core::source::SourceFile;
-use onething_service::{CreateCase, FileStore, Role, Service, ServiceConfig, TimeSource, User};
+use onething_service::{CreateCase, Role, Service, ServiceConfig, TimeSource, User};
 use serde_json::json;
 
 /// A clock the test moves.
@@ -68,6 +68,8 @@ pub fn catalog_files() -> Vec<SourceFile> {
 
 pub struct World {
     pub service: Service,
+    /// The store under the service, for what a test checks behind it.
+    pub store: Arc<dyn onething_store::Store>,
     pub time: FakeTime,
     _dir: tempfile::TempDir,
 }
@@ -98,17 +100,11 @@ impl World {
             ),
         };
         let time = FakeTime::at(start);
-        let service = Service::start(
-            store,
-            catalog_files(),
-            WorkClock::official(),
-            Arc::new(time.clone()),
-            FileStore::new(dir.path().join("files")),
-            config,
-        )
-        .await
-        .unwrap();
-        World { service, time, _dir: dir }
+        let service =
+            Service::start(Arc::clone(&store), catalog_files(), WorkClock::official(), Arc::new(time.clone()), config)
+                .await
+                .unwrap();
+        World { service, store, time, _dir: dir }
     }
 
     pub async fn user(&self, name: &str, roles: &[Role], dept: Option<&str>) -> User {

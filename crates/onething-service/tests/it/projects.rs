@@ -44,7 +44,7 @@ async fn csv_import_rejects_bad_rows_with_line_numbers_and_keeps_good_ones() {
         w.time.advance_minutes(240);
         w.service.sweep("node").await.unwrap();
     }
-    let events = w.service.store().events_after(0, 100_000).await.unwrap();
+    let events = w.store.events_after(0, 100_000).await.unwrap();
     let milestone_reds = events
         .iter()
         .filter(|e| {

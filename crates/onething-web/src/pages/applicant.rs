@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use onething_core::case::{CaseState, ReturnedBy};
 use onething_core::form::{self, FieldProblem};
 use onething_core::plan::{self, Plan};
-use onething_service::{ApplicantInput, CaseQuery, CaseView, CreateCase, Role, ServiceError, User};
+use onething_service::{ApplicantInput, CaseActionError, CaseQuery, CaseView, CreateCase, Role, User};
 use serde::Deserialize;
 
 use super::view::{self, Badge, FieldVm, Names, Rows};
@@ -37,10 +37,10 @@ pub struct BundleVm {
     pub cut: String,
 }
 
-fn bundle_vm(names: &Names<'_>, code: &str) -> Option<BundleVm> {
+fn bundle_vm(names: &Names, code: &str) -> Option<BundleVm> {
     let b = names.catalog.bundles.get(code)?;
     let t = &names.t;
-    let plan = plan::compile(names.catalog, code, &BTreeMap::new()).ok()?;
+    let plan = plan::compile(&names.catalog, code, &BTreeMap::new()).ok()?;
     let r = &plan.reduction;
     Some(BundleVm {
         code: b.code.clone(),
@@ -68,7 +68,7 @@ struct PortalPage {
 
 pub async fn portal(s: Session) -> Response {
     let catalog = s.st.service.catalog();
-    let names = Names { catalog, t: s.t() };
+    let names = Names { catalog: catalog.clone(), t: s.t() };
     let bundles = catalog.bundles.keys().filter_map(|code| bundle_vm(&names, code)).collect();
     let assisted = s.user.as_ref().is_some_and(|u| u.has(Role::Clerk));
     let page = PortalPage { c: s.ctx(), bundles, assisted };
@@ -127,7 +127,7 @@ impl BundlePage {
 }
 
 /// Why a material is not asked for, in words.
-pub fn dropped_vm(names: &Names<'_>, plan: &Plan) -> Vec<DroppedVm> {
+pub fn dropped_vm(names: &Names, plan: &Plan) -> Vec<DroppedVm> {
     let t = &names.t;
     plan.dropped
         .iter()
@@ -145,11 +145,11 @@ pub fn dropped_vm(names: &Names<'_>, plan: &Plan) -> Vec<DroppedVm> {
 
 fn bundle_page_of(s: &Session, code: &str, answers: &BTreeMap<String, String>) -> Result<BundlePage, PageError> {
     let catalog = s.st.service.catalog();
-    let names = Names { catalog, t: s.t() };
+    let names = Names { catalog: catalog.clone(), t: s.t() };
     let t = s.t();
     let b = catalog.bundles.get(code).ok_or(PageError::Code(StatusCode::NOT_FOUND, "unknown_bundle"))?;
     let vm = bundle_vm(&names, code).ok_or(PageError::Code(StatusCode::NOT_FOUND, "unknown_bundle"))?;
-    let plan = plan::compile(catalog, code, answers).map_err(ServiceError::from)?;
+    let plan = plan::compile(&catalog, code, answers)?;
     let tasks = plan
         .tasks
         .iter()
@@ -209,8 +209,8 @@ pub async fn start(State(st): State<AppState>, Path(code): Path<String>, p: Post
     let s = &p.session;
     let r = async {
         let user = s.with_role(&[Role::Applicant, Role::Clerk])?;
-        let bundle =
-            st.service.catalog().bundles.get(&code).ok_or(PageError::Code(StatusCode::NOT_FOUND, "unknown_bundle"))?;
+        let catalog = st.service.catalog();
+        let bundle = catalog.bundles.get(&code).ok_or(PageError::Code(StatusCode::NOT_FOUND, "unknown_bundle"))?;
         let mut answers = BTreeMap::new();
         for q in &bundle.questions {
             let v = p.get(&format!("q_{}", q.code));
@@ -227,7 +227,7 @@ pub async fn start(State(st): State<AppState>, Path(code): Path<String>, p: Post
             id_number: (kind == "person").then(|| id_number.clone()),
         };
         // Prefill the integrated form with what the applicant already told.
-        let plan = plan::compile(st.service.catalog(), &code, &answers).map_err(ServiceError::from)?;
+        let plan = plan::compile(&st.service.catalog(), &code, &answers)?;
         let mut form = BTreeMap::new();
         let has = |f: &str| plan.form.iter().any(|x| x.code == f);
         if kind == "company" {
@@ -241,11 +241,10 @@ pub async fn start(State(st): State<AppState>, Path(code): Path<String>, p: Post
         let req = CreateCase { bundle: code.clone(), applicant, answers: answers.clone(), form };
         match st.service.create_case(user, req, None).await {
             Ok(created) => Ok(see_other(&format!("/cases/{}/form", created.view.row.id))),
-            Err(ServiceError::BadInput { code: err, field, .. }) => {
+            Err(CaseActionError::BadInput(b)) => {
                 let mut page = bundle_page_of(s, &code, &answers)?;
-                let field = field.unwrap_or_default();
-                let field = field.strip_prefix("applicant.").unwrap_or(&field).to_string();
-                page.errors.insert(field, s.t().key("error", err));
+                let field = b.field.strip_prefix("applicant.").unwrap_or(&b.field).to_string();
+                page.errors.insert(field, s.t().key("error", b.code.as_str()));
                 page.kind = kind.into();
                 page.name = name;
                 page.credit_code = credit_code;
@@ -277,7 +276,7 @@ pub struct CaseLine {
 pub fn case_line(s: &Session, c: &onething_service::CaseSummary) -> CaseLine {
     let t = s.t();
     let names = Names { catalog: s.st.service.catalog(), t };
-    let case = &c.doc.case;
+    let case = &c.case;
     let decided = case.tasks.iter().filter(|k| k.state.is_decided()).count();
     CaseLine {
         id: c.row.id.clone(),
@@ -309,7 +308,8 @@ pub async fn my_cases(s: Session, Query(q): Query<LimitQuery>) -> Response {
     let r = async {
         let user = s.with_role(&[Role::Applicant])?;
         let limit = q.limit.unwrap_or(50).clamp(1, 500);
-        let rows = s.st.service.case_list(user, CaseQuery { state: None, oldest_first: false, limit }).await?;
+        let rows =
+            s.st.service.case_list(user, CaseQuery { state: None, search: None, oldest_first: false, limit }).await?;
         let more = rows.len() as i64 == limit && limit < 500;
         let cases = rows.iter().map(|c| case_line(&s, c)).collect();
         Ok(html(&CasesPage { c: s.ctx(), cases, more }))
@@ -334,7 +334,7 @@ struct FormPage {
 }
 
 fn editable(user: &User, v: &CaseView) -> bool {
-    let state_ok = matches!(v.doc.case.state, CaseState::Draft | CaseState::Returned);
+    let state_ok = matches!(v.case.state, CaseState::Draft | CaseState::Returned);
     let who_ok = user.has(Role::Clerk) || v.row.owner.as_deref() == Some(user.id.as_str());
     state_ok && who_ok
 }
@@ -384,7 +384,7 @@ pub async fn form_page(s: Session, Path(id): Path<String>) -> Response {
         if !editable(user, &v) {
             return Ok(see_other(&format!("/cases/{id}")));
         }
-        Ok(html(&form_page_of(&s, &v, &v.doc.case.form, &[])))
+        Ok(html(&form_page_of(&s, &v, &v.case.form, &[])))
     }
     .await;
     s.finish(r)
@@ -435,7 +435,6 @@ pub struct MatVm {
 pub fn materials_of(s: &Session, v: &CaseView) -> Vec<MatVm> {
     let t = s.t();
     let reasons: Vec<(String, String)> = v
-        .doc
         .case
         .open_correction()
         .map(|c| c.reasons.iter().filter_map(|r| r.material.clone().map(|m| (m, r.reason.clone()))).collect())
@@ -528,8 +527,9 @@ pub async fn upload(State(st): State<AppState>, Path((id, code)): Path<(String, 
             match st.service.upload_material(user, &id, &code, bytes).await {
                 Ok(_) => Ok(()),
                 Err(
-                    e
-                    @ (ServiceError::UnsupportedMedia | ServiceError::TooLarge { .. } | ServiceError::BadInput { .. }),
+                    e @ (CaseActionError::UnsupportedMedia
+                    | CaseActionError::TooLarge { .. }
+                    | CaseActionError::BadInput(_)),
                 ) => {
                     let api = crate::ApiError::from(e);
                     Err((api.code, api.status))
@@ -609,8 +609,8 @@ struct ReviewPage {
 fn review_of(s: &Session, v: &CaseView) -> ReviewPage {
     let t = s.t();
     let catalog = s.st.service.catalog();
-    let names = Names { catalog, t };
-    let case = &v.doc.case;
+    let names = Names { catalog: catalog.clone(), t };
+    let case = &v.case;
     let mut applicant = vec![
         (t.s("apply.kind").to_string(), t.key("kind", case.applicant.kind.as_str())),
         (t.s("apply.name").to_string(), case.applicant.name.clone()),
@@ -702,7 +702,10 @@ pub async fn submit(State(st): State<AppState>, Path(id): Path<String>, p: Poste
         let user = s.user()?;
         match st.service.submit(user, &id).await {
             Ok(_) => Ok(see_other(&format!("/cases/{id}"))),
-            Err(ServiceError::Validation { .. }) => {
+            Err(
+                CaseActionError::Validation { .. }
+                | CaseActionError::Case(onething_core::case::CaseError::CorrectionUnresolved { .. }),
+            ) => {
                 let v = st.service.get_case(user, &id).await?;
                 Ok(html_status(&review_of(s, &v), StatusCode::UNPROCESSABLE_ENTITY))
             }
@@ -722,9 +725,9 @@ pub struct ReasonVm {
 }
 
 /// The reasons of the correction the case waits for, each with what it is about.
-pub fn open_correction(names: &Names<'_>, v: &CaseView) -> Vec<ReasonVm> {
+pub fn open_correction(names: &Names, v: &CaseView) -> Vec<ReasonVm> {
     let t = &names.t;
-    let Some(c) = v.doc.case.open_correction() else { return Vec::new() };
+    let Some(c) = v.case.open_correction() else { return Vec::new() };
     c.reasons
         .iter()
         .map(|r| {
@@ -819,8 +822,8 @@ pub struct CasePage {
 pub async fn case_page_of(s: &Session, user: &User, v: &CaseView) -> Result<CasePage, PageError> {
     let t = s.t();
     let catalog = s.st.service.catalog();
-    let names = Names { catalog, t };
-    let case = &v.doc.case;
+    let names = Names { catalog: catalog.clone(), t };
+    let case = &v.case;
     let timeline = if case.tasks.is_empty() {
         v.plan
             .tasks
@@ -917,7 +920,7 @@ pub async fn case_page_of(s: &Session, user: &User, v: &CaseView) -> Result<Case
         accepted: view::opt_ts(case.accepted_at),
         due: view::opt_ts(case.due_at),
         concluded: view::opt_ts(case.concluded_at),
-        receipt: v.doc.receipt_number.clone().unwrap_or_default(),
+        receipt: v.case.receipt_number.clone().unwrap_or_default(),
         promised: t.limit(case.promised_limit),
         paused: case.is_paused(),
         editable: editable(user, v),

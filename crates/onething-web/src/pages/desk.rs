@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use onething_core::case::TaskState;
 use onething_core::form::FieldProblem;
-use onething_service::{ApproveRequest, CaseQuery, OpenTask, ReasonInput, Role, ServiceError, TaskView};
+use onething_service::{ApproveRequest, CaseActionError, CaseQuery, ErrorCode, OpenTask, ReasonInput, Role, TaskView};
 
 use super::applicant::{CaseLine, case_line, case_page_of};
 use super::view::{self, Badge, FieldVm, Names, Rows};
@@ -31,8 +31,12 @@ pub async fn clerk_queue(s: Session) -> Response {
     let r = async {
         let user = s.with_role(&[Role::Clerk])?;
         let svc = &s.st.service;
-        let q =
-            |state: &str, oldest_first: bool, limit: i64| CaseQuery { state: Some(state.into()), oldest_first, limit };
+        let q = |state: &str, oldest_first: bool, limit: i64| CaseQuery {
+            state: Some(state.into()),
+            search: None,
+            oldest_first,
+            limit,
+        };
         let queue = svc.case_list(user, q("submitted", true, 50)).await?;
         let returned = svc.case_list(user, q("returned", false, 20)).await?;
         let mut running = svc.case_list(user, q("accepted", false, 20)).await?;
@@ -86,7 +90,7 @@ pub async fn return_case(State(st): State<AppState>, Path(id): Path<String>, p: 
         let user = s.with_role(&[Role::Clerk])?;
         match st.service.return_case(user, &id, posted_reasons(&p)).await {
             Ok(_) => Ok(see_other(&format!("/cases/{id}"))),
-            Err(ServiceError::BadInput { code: "empty_reasons", .. }) => {
+            Err(CaseActionError::BadInput(b)) if b.code == ErrorCode::EmptyReasons => {
                 let v = st.service.get_case(user, &id).await?;
                 let mut page = case_page_of(s, user, &v).await?;
                 page.return_error = s.t().s("error.empty_reasons").to_string();
@@ -121,8 +125,8 @@ pub async fn receipt(s: Session, Path(id): Path<String>) -> Response {
         let v = s.st.service.get_case(user, &id).await?;
         let t = s.t();
         let names = Names { catalog: s.st.service.catalog(), t };
-        let case = &v.doc.case;
-        let Some(receipt) = v.doc.receipt_number.clone() else {
+        let case = &v.case;
+        let Some(receipt) = v.case.receipt_number.clone() else {
             return Err(PageError::Code(StatusCode::CONFLICT, "illegal_transition"));
         };
         Ok(html(&ReceiptPage {
@@ -355,7 +359,7 @@ pub async fn approve(State(st): State<AppState>, Path(id): Path<String>, p: Post
         let req = ApproveRequest { result, number: opt("number"), valid_to: opt("valid_to") };
         match st.service.approve(user, &id, req).await {
             Ok(_) => Ok(see_other(&format!("/officer/tasks/{id}"))),
-            Err(ServiceError::Validation { problems, .. }) => {
+            Err(CaseActionError::Validation { problems, .. }) => {
                 Ok(html_status(&task_page_of(s, &v, Some(&p), &problems), StatusCode::UNPROCESSABLE_ENTITY))
             }
             Err(e) => Err(e.into()),
@@ -371,7 +375,7 @@ pub async fn reject(State(st): State<AppState>, Path(id): Path<String>, p: Poste
         let user = s.with_role(&[Role::Officer])?;
         match st.service.reject(user, &id, p.get("reason").trim().to_string()).await {
             Ok(_) => Ok(see_other(&format!("/officer/tasks/{id}"))),
-            Err(ServiceError::BadInput { code: "empty_reasons", .. }) => {
+            Err(CaseActionError::BadInput(b)) if b.code == ErrorCode::EmptyReasons => {
                 let v = st.service.get_task(user, &id).await?;
                 let mut page = task_page_of(s, &v, None, &[]);
                 page.reject_error = s.t().s("error.empty_reasons").to_string();
@@ -390,7 +394,7 @@ pub async fn return_task(State(st): State<AppState>, Path(id): Path<String>, p: 
         let user = s.with_role(&[Role::Officer])?;
         match st.service.return_task(user, &id, posted_reasons(&p)).await {
             Ok(_) => Ok(see_other(&format!("/officer/tasks/{id}"))),
-            Err(ServiceError::BadInput { code: "empty_reasons", .. }) => {
+            Err(CaseActionError::BadInput(b)) if b.code == ErrorCode::EmptyReasons => {
                 let v = st.service.get_task(user, &id).await?;
                 let mut page = task_page_of(s, &v, None, &[]);
                 page.return_error = s.t().s("error.empty_reasons").to_string();

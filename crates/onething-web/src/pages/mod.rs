@@ -28,7 +28,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use onething_service::ServiceError;
 
 pub use session::html_errors;
 pub(crate) use session::{Posted, Session};
@@ -173,15 +172,35 @@ impl Ctx {
 pub enum PageError {
     /// Not signed in (or the session ended): go to the sign-in page.
     SignIn,
-    /// A use case failed.
-    Service(ServiceError),
-    /// A status with an error code of [`crate::ERROR_CODES`] (or `csrf`).
+    /// A use case failed: its answer as the API gives it.
+    Service(crate::ApiError),
+    /// A status with an error code (or `csrf`).
     Code(StatusCode, &'static str),
 }
 
-impl From<ServiceError> for PageError {
-    fn from(e: ServiceError) -> Self {
-        PageError::Service(e)
+macro_rules! page_error_from {
+    ($($t:ty),*) => {
+        $(impl From<$t> for PageError {
+            fn from(e: $t) -> Self {
+                PageError::Service(crate::error::failure(&e))
+            }
+        })*
+    };
+}
+
+page_error_from!(
+    onething_service::AuthError,
+    onething_service::CaseActionError,
+    onething_service::ReadError,
+    onething_service::OversightError,
+    onething_service::AssessmentError,
+    onething_service::AccountError,
+    onething_service::BadInput
+);
+
+impl From<onething_core::plan::PlanError> for PageError {
+    fn from(e: onething_core::plan::PlanError) -> Self {
+        PageError::Service(e.into())
     }
 }
 

@@ -14,11 +14,12 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use onething_core::calendar::china_tz;
 use onething_core::colour::Colour;
+use onething_service::oversight::SupervisionKind;
+use onething_service::records::{ColourSnapshot, Notice, NoticeKind, Record, Supervision};
 use onething_service::{
-    EscalationInput, Figures, NoteInput, Period, RATING_LEVELS, RatingInput, Role, ServiceError, User,
+    EscalationInput, Figures, NoteInput, OversightError, Period, RATING_LEVELS, RatingInput, ReadError, Role, User,
 };
-use onething_store::{ColourCount, RecordRow};
-use serde_json::Value;
+use onething_store::ColourCount;
 
 use super::view::{self, Badge, Names};
 use super::{Ctx, PageError, Posted, Session, html, html_status, see_other};
@@ -49,14 +50,6 @@ fn colour_badges(s: &Session) -> Vec<Badge> {
     COLOURS.iter().map(|c| Badge::of(&t, colour_of(c))).collect()
 }
 
-fn doc_str<'a>(doc: &'a Value, key: &str) -> &'a str {
-    doc.get(key).and_then(Value::as_str).unwrap_or("")
-}
-
-fn doc_ts(doc: &Value, key: &str) -> Option<Timestamp> {
-    doc.get(key).and_then(Value::as_str).and_then(|s| s.parse().ok())
-}
-
 /// A date in China time.
 fn day(t: Timestamp) -> String {
     t.to_zoned(china_tz()).date().to_string()
@@ -74,12 +67,14 @@ fn late_text(s: &Session, since: Option<Timestamp>) -> String {
     s.t().minutes(minutes, svc.clock().day_minutes())
 }
 
-/// A message of a service error for a form field, with the field it belongs to.
-fn field_error(s: &Session, e: &ServiceError) -> Option<(String, String)> {
+/// A message of a use case's failure for a form field, with the field it belongs to: bad input names its
+/// field; "not found" names what was not found.
+fn field_error(s: &Session, e: &OversightError) -> Option<(String, String)> {
     let t = s.t();
     match e {
-        ServiceError::BadInput { code, field, .. } => Some((field.clone().unwrap_or_default(), t.key("error", code))),
-        ServiceError::NotFound(what) => Some((what.to_string(), t.s("error.not_found").to_string())),
+        OversightError::BadInput(b) => Some((b.field.clone(), t.key("error", b.code.as_str()))),
+        OversightError::NotFound(what) => Some((what.to_string(), t.s("error.not_found").to_string())),
+        OversightError::IllegalTransition { .. } => Some((String::new(), t.s("error.illegal_transition").to_string())),
         _ => None,
     }
 }
@@ -135,21 +130,20 @@ const TREND_WIDTH: f64 = 588.0;
 const TREND_TOP: f64 = 10.0;
 const TREND_HEIGHT: f64 = 180.0;
 
-fn trend_vm(s: &Session, snapshots: &[Value]) -> TrendVm {
+fn trend_vm(s: &Session, snapshots: &[ColourSnapshot]) -> TrendVm {
     let t = s.t();
     let rows: Vec<(String, [i64; 4])> = snapshots
         .iter()
         .map(|snap| {
             let mut c = [0i64; 4];
-            let list = |k: &str| snap.get(k).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
             // Open tasks of cases and open milestones of projects run under the same colours.
-            for e in list("tasks").iter().chain(list("milestones")) {
-                let i = colour_index(doc_str(e, "colour"));
+            for e in snap.tasks.iter().chain(&snap.milestones) {
+                let i = colour_index(&e.colour);
                 if i < 4 {
-                    c[i] += e.get("count").and_then(Value::as_i64).unwrap_or(0);
+                    c[i] += e.count;
                 }
             }
-            (doc_str(snap, "date").to_string(), c)
+            (snap.date.clone(), c)
         })
         .collect();
     let max = rows.iter().map(|(_, c)| c.iter().sum::<i64>()).max().unwrap_or(0).max(1);
@@ -250,37 +244,33 @@ pub struct RecordVm {
     pub text: String,
 }
 
-fn record_vm(s: &Session, kind: &'static str, r: &RecordRow) -> RecordVm {
+fn record_vm(s: &Session, kind: &'static str, r: &Record<Supervision>) -> RecordVm {
     let t = s.t();
     let names = Names { catalog: s.st.service.catalog(), t };
     let doc = &r.doc;
-    let by = doc_str(doc, "opened_by");
-    let reason = doc_str(doc, "reason");
-    let reason = if by.is_empty() || by == "system" { t.key("esc_reason", reason) } else { reason.to_string() };
+    let by = doc.opened_by.as_str();
+    let reason = if by.is_empty() || by == "system" { t.key("esc_reason", &doc.reason) } else { doc.reason.clone() };
     let open = r.state == "open";
     RecordVm {
         kind,
         id: r.id.clone(),
         case_id: r.case_id.clone().unwrap_or_default(),
-        what: doc_str(doc, "what").to_string(),
+        what: doc.what.clone(),
         department: r.department.as_deref().map(|d| names.department(d)).unwrap_or_default(),
         reason,
         opened: view::ts(r.created_at),
-        late: if open { late_text(s, doc_ts(doc, "since")) } else { String::new() },
+        late: if open { late_text(s, doc.since) } else { String::new() },
         open,
-        outcome: doc_str(doc, "outcome").to_string(),
-        closed: doc_ts(doc, "closed_at").map(view::ts).unwrap_or_default(),
+        outcome: doc.outcome.clone().unwrap_or_default(),
+        closed: doc.closed_at.map(view::ts).unwrap_or_default(),
         notes: doc
-            .get("notes")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
+            .notes
             .iter()
             .map(|n| NoteVm {
-                at: doc_ts(n, "at").map(view::ts).unwrap_or_default(),
-                by: doc_str(n, "by").to_string(),
-                text: doc_str(n, "text").to_string(),
-                outcome: doc_str(n, "outcome").to_string(),
+                at: view::ts(n.at),
+                by: n.by.clone(),
+                text: n.text.clone(),
+                outcome: n.outcome.clone().unwrap_or_default(),
             })
             .collect(),
         note_error: String::new(),
@@ -314,10 +304,14 @@ struct EscalationsPage {
 
 async fn escalations_page(s: &Session, user: &User) -> Result<EscalationsPage, PageError> {
     let svc = &s.st.service;
-    let esc = svc.list_records(user, "escalation", None).await?;
+    let esc = svc.list_supervision(user, SupervisionKind::Escalation, None).await?;
     let (open, closed): (Vec<_>, Vec<_>) = esc.iter().map(|r| record_vm(s, "escalation", r)).partition(|r| r.open);
-    let mut interviews: Vec<_> =
-        svc.list_records(user, "interview", None).await?.iter().map(|r| record_vm(s, "interview", r)).collect();
+    let mut interviews: Vec<_> = svc
+        .list_supervision(user, SupervisionKind::Interview, None)
+        .await?
+        .iter()
+        .map(|r| record_vm(s, "interview", r))
+        .collect();
     interviews.sort_by_key(|r| !r.open);
     // A board stays readable and light: the newest records of each list, with how many more there are.
     let more = |v: &mut Vec<RecordVm>| {
@@ -405,12 +399,16 @@ pub async fn open_escalation(State(st): State<AppState>, p: Posted) -> Response 
         // The task may be given by its id or by its item's code.
         let mut task_id = None;
         if page_errors.is_empty() && !task.is_empty() {
-            match st.service.get_case(user, &case).await {
-                Ok(v) => match v.doc.case.tasks.iter().find(|k| k.id == task || k.item == task) {
+            let found = match st.service.get_case(user, &case).await {
+                Err(ReadError::NotFound(_)) => st.service.case_by_number(user, &case).await,
+                other => other,
+            };
+            match found {
+                Ok(v) => match v.case.tasks.iter().find(|k| k.id == task || k.item == task) {
                     Some(k) => task_id = Some(k.id.clone()),
                     None => page_errors.push(("task".into(), s.t().s("error.unknown_task").to_string())),
                 },
-                Err(ServiceError::NotFound(_)) => {
+                Err(ReadError::NotFound(_)) => {
                     page_errors.push(("case".into(), s.t().s("error.not_found").to_string()))
                 }
                 Err(e) => return Err(e.into()),
@@ -443,10 +441,10 @@ pub async fn open_escalation(State(st): State<AppState>, p: Posted) -> Response 
     s.finish(r)
 }
 
-fn record_kind(segment: &str) -> Result<&'static str, PageError> {
+fn record_kind(segment: &str) -> Result<SupervisionKind, PageError> {
     match segment {
-        "escalations" => Ok("escalation"),
-        "interviews" => Ok("interview"),
+        "escalations" => Ok(SupervisionKind::Escalation),
+        "interviews" => Ok(SupervisionKind::Interview),
         _ => Err(PageError::Code(StatusCode::NOT_FOUND, "not_found")),
     }
 }
@@ -483,7 +481,7 @@ pub async fn add_note(State(st): State<AppState>, Path((kind, id)): Path<(String
         let note = NoteInput { text: text.clone(), outcome: opt_text(&p, "outcome") };
         match st.service.add_note(user, kind, &id, note).await {
             Ok(_) => Ok(see_other(&format!("/supervisor/escalations#r-{id}"))),
-            Err(e @ ServiceError::BadInput { .. }) => {
+            Err(e @ OversightError::BadInput(_)) => {
                 let message = field_error(s, &e).map(|f| f.1).unwrap_or_default();
                 board_with_error(s, user, &id, false, text, message).await
             }
@@ -502,7 +500,7 @@ pub async fn close_record(State(st): State<AppState>, Path((kind, id)): Path<(St
         let outcome = p.get("outcome").trim().to_string();
         match st.service.close_record(user, kind, &id, outcome.clone()).await {
             Ok(_) => Ok(see_other(&format!("/supervisor/escalations#r-{id}"))),
-            Err(e @ ServiceError::BadInput { .. }) => {
+            Err(e @ OversightError::BadInput(_)) => {
                 let message = field_error(s, &e).map(|f| f.1).unwrap_or_default();
                 board_with_error(s, user, &id, true, outcome, message).await
             }
@@ -627,7 +625,7 @@ const BAR_LEFT: f64 = 150.0;
 const BAR_WIDTH: f64 = 330.0;
 const BAR_ROW: f64 = 34.0;
 
-fn assessment_bars(names: &Names<'_>, departments: &BTreeMap<String, Figures>) -> (Vec<HBar>, String) {
+fn assessment_bars(names: &Names, departments: &BTreeMap<String, Figures>) -> (Vec<HBar>, String) {
     let max = departments.values().map(|f| f.handled).max().unwrap_or(0).max(1);
     let bars: Vec<HBar> = departments
         .iter()
@@ -684,7 +682,7 @@ pub async fn assessment(s: Session) -> Response {
         let parsed = match Period::parse(&page.period) {
             Ok(p) => p,
             Err(e) => {
-                page.period_error = field_error(&s, &e).map(|f| f.1).unwrap_or_default();
+                page.period_error = field_error(&s, &OversightError::BadInput(e)).map(|f| f.1).unwrap_or_default();
                 page.period_label = page.period.clone();
                 return Ok(html_status(&page, StatusCode::UNPROCESSABLE_ENTITY));
             }
@@ -876,7 +874,7 @@ pub async fn import_projects(State(st): State<AppState>, p: Posted) -> Response 
                 page.csv = csv;
                 Ok(html_status(&page, StatusCode::UNPROCESSABLE_ENTITY))
             }
-            Err(e @ ServiceError::BadInput { .. }) => {
+            Err(e @ OversightError::BadInput(_)) => {
                 let mut page = projects_page(s, user, 1).await?;
                 let message = field_error(s, &e).map(|f| f.1).unwrap_or_default();
                 page.csv_error = format!("{message} {e}");
@@ -928,23 +926,38 @@ struct InboxPage {
     unread: i64,
 }
 
-fn notice_vm(s: &Session, user: &User, r: &RecordRow) -> NoticeVm {
+fn notice_vm(s: &Session, user: &User, r: &Record<Notice>) -> NoticeVm {
     let t = s.t();
     let names = Names { catalog: s.st.service.catalog(), t };
-    let kind = doc_str(&r.doc, "kind");
-    let detail = r.doc.get("detail").cloned().unwrap_or(Value::Null);
-    let label = doc_str(&detail, "label");
+    let d = &r.doc;
+    let label = d.label.as_str();
+    let reason = d.reason.as_deref().unwrap_or("");
     let department = r.department.as_deref().map(|d| names.department(d)).unwrap_or_default();
-    let (text, from, to) = match kind {
-        "colour" => {
-            let (from, to) = (doc_str(&detail, "from"), doc_str(&detail, "to"));
-            let due = doc_ts(&detail, "due_at").map(view::ts).unwrap_or_default();
-            (t.f2("inbox.colour", label, due), Some(Badge::of(&t, colour_of(from))), Some(Badge::of(&t, colour_of(to))))
+    let (kind, (text, from, to)) = match d.kind {
+        NoticeKind::Colour => {
+            let (from, to) = (d.from.as_deref().unwrap_or(""), d.to.as_deref().unwrap_or(""));
+            let due = d.due_at.map(view::ts).unwrap_or_default();
+            (
+                "colour",
+                (
+                    t.f2("inbox.colour", label, due),
+                    Some(Badge::of(&t, colour_of(from))),
+                    Some(Badge::of(&t, colour_of(to))),
+                ),
+            )
         }
-        "escalation" => (t.f2("inbox.escalation", label, doc_str(&detail, "reason")), None, None),
-        "interview" => (t.f2("inbox.interview", label, t.key("esc_reason", doc_str(&detail, "reason"))), None, None),
-        "review" => (t.f2("inbox.review", doc_str(&detail, "case_number"), doc_str(&detail, "label")), None, None),
-        _ => (label.to_string(), None, None),
+        NoticeKind::Escalation => ("escalation", (t.f2("inbox.escalation", label, reason), None, None)),
+        NoticeKind::Interview => {
+            ("interview", (t.f2("inbox.interview", label, t.key("esc_reason", reason)), None, None))
+        }
+        NoticeKind::Review => {
+            // The notice carries the level's Chinese name; shown in the reader's language.
+            let level = RATING_LEVELS
+                .iter()
+                .find(|(_, name)| *name == reason)
+                .map_or_else(|| reason.to_string(), |(l, _)| t.key("rating", &format!("level_{l}")));
+            ("review", (t.f2("inbox.review", label, &level), None, None))
+        }
     };
     let text = if department.is_empty() { text } else { format!("{text}（{department}）") };
     let href = match (kind, &r.case_id) {
@@ -1007,14 +1020,11 @@ pub fn rating_levels(s: &Session) -> Vec<(u8, String)> {
 /// The rating of a case, if given and visible to the user.
 pub async fn rating_of(s: &Session, user: &User, case_id: &str) -> Result<Option<RatingVm>, PageError> {
     let t = s.t();
-    Ok(s.st.service.case_rating(user, case_id).await?.map(|r| {
-        let level = r.doc.get("level").and_then(Value::as_u64).and_then(|l| u8::try_from(l).ok()).unwrap_or(0);
-        RatingVm {
-            level,
-            label: t.key("rating", &format!("level_{level}")),
-            comment: doc_str(&r.doc, "comment").to_string(),
-            at: view::ts(r.created_at),
-        }
+    Ok(s.st.service.case_rating(user, case_id).await?.map(|r| RatingVm {
+        level: r.doc.level,
+        label: t.key("rating", &format!("level_{}", r.doc.level)),
+        comment: r.doc.comment.clone(),
+        at: view::ts(r.created_at),
     }))
 }
 
@@ -1023,10 +1033,11 @@ pub async fn rate_case(State(st): State<AppState>, Path(id): Path<String>, p: Po
     let r = async {
         let user = s.user()?;
         let level = p.get("level").trim().parse::<u8>().unwrap_or(0);
-        let input = RatingInput { level, comment: opt_text(&p, "comment") };
+        let consent = if user.has(Role::Clerk) { opt_text(&p, "consent") } else { None };
+        let input = RatingInput { level, comment: opt_text(&p, "comment"), consent };
         match st.service.rate_case(user, &id, input).await {
             Ok(_) => Ok(see_other(&format!("/cases/{id}#rating"))),
-            Err(e @ ServiceError::BadInput { .. }) => {
+            Err(e @ OversightError::BadInput(_)) => {
                 let v = st.service.get_case(user, &id).await?;
                 let mut page = super::applicant::case_page_of(s, user, &v).await?;
                 page.rating_error = field_error(s, &e).map(|f| f.1).unwrap_or_default();
@@ -1067,22 +1078,22 @@ struct ReviewsPage {
 async fn reviews_page(s: &Session, user: &User) -> Result<ReviewsPage, PageError> {
     let t = s.t();
     let names = Names { catalog: s.st.service.catalog(), t };
-    let rows = s.st.service.list_records(user, "review", None).await?;
+    let rows = s.st.service.list_reviews(user, None).await?;
     let (open, answered) = rows
         .iter()
         .map(|r| {
-            let level = r.doc.get("level").and_then(Value::as_u64).unwrap_or(0);
+            let level = r.doc.level;
             ReviewVm {
                 id: r.id.clone(),
                 case_id: r.case_id.clone().unwrap_or_default(),
-                case_number: doc_str(&r.doc, "case_number").to_string(),
+                case_number: r.doc.case_number.clone(),
                 department: r.department.as_deref().map(|d| names.department(d)).unwrap_or_default(),
                 level: t.key("rating", &format!("level_{level}")),
-                comment: doc_str(&r.doc, "comment").to_string(),
+                comment: r.doc.comment.clone(),
                 opened: view::ts(r.created_at),
                 open: r.state == "open",
-                answer: doc_str(&r.doc, "answer").to_string(),
-                answered: doc_ts(&r.doc, "answered_at").map(view::ts).unwrap_or_default(),
+                answer: r.doc.answer.clone().unwrap_or_default(),
+                answered: r.doc.answered_at.map(view::ts).unwrap_or_default(),
                 error: String::new(),
                 text: String::new(),
             }
@@ -1112,7 +1123,7 @@ pub async fn answer_review(State(st): State<AppState>, Path(id): Path<String>, p
         let answer = p.get("answer").trim().to_string();
         match st.service.answer_review(user, &id, answer.clone()).await {
             Ok(_) => Ok(see_other("/officer/reviews")),
-            Err(e @ ServiceError::BadInput { .. }) => {
+            Err(e @ OversightError::BadInput(_)) => {
                 let mut page = reviews_page(s, user).await?;
                 let message = field_error(s, &e).map(|f| f.1).unwrap_or_default();
                 for r in page.open.iter_mut().filter(|r| r.id == id) {

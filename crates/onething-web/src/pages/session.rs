@@ -14,7 +14,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use onething_service::{Role, ServiceError, User};
+use onething_service::{AuthError, Role, User};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -113,13 +113,12 @@ impl FromRequestParts<AppState> for Session {
         let mut user = None;
         let mut token = None;
         if let Some(t) = jar.get(SESSION_COOKIE).filter(|t| !t.is_empty() && t.len() <= 256) {
-            let max_age = jiff::SignedDuration::from_hours(WEB_SESSION_HOURS);
-            match state.service.authenticate_session(t, max_age).await {
+            match state.service.authenticate(t).await {
                 Ok(u) => {
                     user = Some(u);
                     token = Some(t.clone());
                 }
-                Err(ServiceError::Unauthenticated) => {}
+                Err(AuthError::Unauthenticated) => {}
                 Err(e) => tracing::error!(error = %e, "reading a web session"),
             }
         }
@@ -216,8 +215,7 @@ impl Session {
                 see_other(&format!("/login?next={next}"))
             }
             PageError::Code(status, code) => error_page(self.ctx(), status, code),
-            PageError::Service(e) => {
-                let api = crate::ApiError::from(e);
+            PageError::Service(api) => {
                 if api.code == "unauthenticated" {
                     return self.error(PageError::SignIn);
                 }
@@ -354,7 +352,7 @@ pub async fn login(State(st): State<AppState>, p: Posted) -> Response {
     let s = &p.session;
     let username = p.get("username").trim().to_string();
     let next = safe_next(p.get("next")).unwrap_or("").to_string();
-    match st.service.login(&username, p.get("password")).await {
+    match st.service.login_web(&username, p.get("password")).await {
         Ok((token, user)) => {
             let to = if next.is_empty() { home_of(&user).to_string() } else { next };
             let mut resp = see_other(&to);
@@ -362,7 +360,7 @@ pub async fn login(State(st): State<AppState>, p: Posted) -> Response {
             resp.headers_mut().append(header::SET_COOKIE, s.cookie(SESSION_COOKIE, &token, max_age, true));
             resp
         }
-        Err(ServiceError::BadCredentials) => {
+        Err(AuthError::BadCredentials) => {
             let error = s.t().s("login.bad_credentials").to_string();
             let page = LoginPage { c: s.ctx(), next, username, error };
             html_status(&page, StatusCode::UNAUTHORIZED)
@@ -414,7 +412,7 @@ pub async fn html_errors(State(st): State<AppState>, req: Request, next: Next) -
         .ok()
         .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_string))
         .unwrap_or_else(|| "not_found".to_string());
-    let code = crate::ERROR_CODES.iter().map(|(c, _, _)| *c).find(|c| *c == code).unwrap_or("internal");
+    let code = onething_service::ErrorCode::ALL.iter().map(|c| c.as_str()).find(|c| *c == code).unwrap_or("internal");
     let jar = cookies(&headers);
     let lang = lang_of(&headers, &jar);
     let _ = st;

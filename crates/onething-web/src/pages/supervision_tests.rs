@@ -68,7 +68,6 @@ async fn concluded_case(app: &App) -> (String, String) {
     for _ in 0..10 {
         let v = s.get_case(&applicant, &id).await.unwrap();
         let ready: Vec<_> = v
-            .doc
             .case
             .tasks
             .iter()
@@ -104,7 +103,7 @@ async fn concluded_case(app: &App) -> (String, String) {
         }
     }
     let v = s.get_case(&applicant, &id).await.unwrap();
-    assert_eq!(v.doc.case.state, onething_core::case::CaseState::Concluded);
+    assert_eq!(v.case.state, onething_core::case::CaseState::Concluded);
     (id, v.row.number)
 }
 

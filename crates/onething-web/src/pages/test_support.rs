@@ -9,12 +9,31 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use onething_core::calendar::WorkClock;
 use onething_core::source::SourceFile;
-use onething_service::{FileStore, Role, Service, ServiceConfig, SystemTime};
+use onething_service::{Role, Service, ServiceConfig, TimeSource};
 use tower::ServiceExt;
 
 use crate::{AppState, router};
 
 pub(super) const PASSWORD: &str = "page-test-password";
+
+/// The page tests' clock: a Monday morning of a year the official calendar covers, whatever the machine's
+/// date, moving with the test's own steps (a second per reading, so that events keep their order).
+pub(super) struct TestTime(std::sync::Mutex<jiff::Timestamp>);
+
+impl TestTime {
+    pub(super) fn new() -> TestTime {
+        let start: jiff::Timestamp = "2026-03-02T01:00:00Z".parse().unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        TestTime(std::sync::Mutex::new(start))
+    }
+}
+
+impl TimeSource for TestTime {
+    fn now(&self) -> jiff::Timestamp {
+        let mut t = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *t = t.checked_add(jiff::SignedDuration::from_secs(1)).unwrap_or(*t);
+        *t
+    }
+}
 
 pub(super) fn catalog_files() -> Vec<SourceFile> {
     fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -50,8 +69,7 @@ pub(super) async fn app() -> App {
         Arc::new(store),
         catalog_files(),
         WorkClock::official(),
-        Arc::new(SystemTime),
-        FileStore::new(dir.path().join("files")),
+        Arc::new(TestTime::new()),
         ServiceConfig::default(),
     )
     .await

@@ -307,7 +307,7 @@ fn every_key_used_exists_in_both_languages() {
 #[test]
 fn every_api_error_code_has_a_message_in_both_languages() {
     let (zh, en) = (flatten(ZH_SOURCE), flatten(EN_SOURCE));
-    let mut codes: Vec<&str> = crate::ERROR_CODES.iter().map(|(c, _, _)| *c).collect();
+    let mut codes: Vec<&str> = crate::error_codes().iter().map(|(c, _, _)| *c).collect();
     codes.push("csrf");
     for code in codes {
         let key = format!("error.{code}");
@@ -376,7 +376,7 @@ async fn the_supervision_index_follows_every_change() {
     assert_eq!((o.open_tasks, open(&o)), (1, 1));
     assert_eq!(o.counts["approval"][0], 1, "green: {:?}", o.counts);
     // A department's correction pauses the case: the task stays open, its colour stands still.
-    let task = v.doc.case.tasks[0].id.clone();
+    let task = v.case.tasks[0].id.clone();
     let why = ReasonInput { material: None, field: None, reason: "请补充".into() };
     s.return_task(&officer, &task, vec![why]).await.unwrap();
     let o = s.supervision(&supervisor, 10).await.unwrap();

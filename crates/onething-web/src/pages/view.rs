@@ -158,12 +158,12 @@ pub fn posted_value(ty: FieldType, raw: &str) -> Option<Value> {
 }
 
 /// Names from the catalogue in the reader's language.
-pub struct Names<'a> {
-    pub catalog: &'a Catalog,
+pub struct Names {
+    pub catalog: std::sync::Arc<Catalog>,
     pub t: Tr,
 }
 
-impl Names<'_> {
+impl Names {
     pub fn department(&self, code: &str) -> String {
         self.catalog
             .departments
@@ -224,7 +224,7 @@ pub type Rows = Vec<(String, String)>;
 
 /// The rows of a result's values, labelled, with a choice's label in place of its value, in the licence's field
 /// order.
-pub fn labelled(names: &Names<'_>, licence: &str, values: &BTreeMap<String, Value>) -> Rows {
+pub fn labelled(names: &Names, licence: &str, values: &BTreeMap<String, Value>) -> Rows {
     let t = &names.t;
     let fields = names.catalog.licences.get(licence).map(|l| l.fields.as_slice()).unwrap_or_default();
     let mut rows: Rows = fields
