@@ -26,9 +26,6 @@ use crate::errors::{BadInput, CaseActionError, ErrorCode, ReadError, json_fault}
 use crate::events::Event;
 use crate::{Service, new_id};
 
-/// How many times a use case is retried after a concurrent change of the same case.
-const RETRIES: usize = 5;
-
 /// Who acts: a signed-in user.
 pub type Actor = User;
 
@@ -385,12 +382,12 @@ impl Service {
         first: Option<Loaded>,
         mut decide: impl FnMut(&mut Case, &Loaded, Timestamp) -> Result<(Option<CaseEvent>, Extra, T), CaseActionError>,
     ) -> Result<(CaseView, T), CaseActionError> {
-        let _serial = self.case_lock(case_id).lock().await;
+        let _serial = self.write_lock(case_id).lock().await;
         let mut first = first;
-        for attempt in 0..RETRIES {
+        for attempt in 0..crate::WRITE_ATTEMPTS {
             if attempt > 0 {
                 // Another node changed the case: back off a little before reading it again.
-                tokio::time::sleep(std::time::Duration::from_millis(5 << attempt)).await;
+                crate::back_off(attempt).await;
             }
             let loaded = match first.take() {
                 Some(l) => l,

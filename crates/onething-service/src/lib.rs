@@ -111,9 +111,10 @@ pub struct Service {
     pub(crate) plans: plans::PlanCache,
     /// Password hashes in flight.
     pub(crate) hashing: tokio::sync::Semaphore,
-    /// Mutations of one case run one at a time on this node (sharded by case id), so parallel departments
-    /// do not fight over the case's version; across nodes the store's version check still decides.
-    pub(crate) case_locks: Vec<tokio::sync::Mutex<()>>,
+    /// Mutations of one case or record run one at a time on this node (sharded by key), so parallel
+    /// departments or supervisors do not fight over its version; across nodes the store's version check still
+    /// decides (and the loser retries from a fresh read).
+    pub(crate) write_locks: Vec<tokio::sync::Mutex<()>>,
 }
 
 impl Service {
@@ -139,7 +140,7 @@ impl Service {
         }
         let mut catalogs = HashMap::new();
         catalogs.insert(catalog.version.clone(), catalog.clone());
-        let case_locks = (0..64).map(|_| tokio::sync::Mutex::new(())).collect();
+        let write_locks = (0..64).map(|_| tokio::sync::Mutex::new(())).collect();
         let hashing = tokio::sync::Semaphore::new(config.password_hashing.max(1));
         Ok(Service {
             store,
@@ -150,7 +151,7 @@ impl Service {
             config,
             plans: plans::PlanCache::default(),
             hashing,
-            case_locks,
+            write_locks,
         })
     }
 
@@ -205,16 +206,34 @@ impl Service {
         Ok(())
     }
 
-    /// The lock that serialises mutations of one case on this node.
-    pub(crate) fn case_lock(&self, case_id: &str) -> &tokio::sync::Mutex<()> {
-        let h = case_id.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
-        &self.case_locks[(h % self.case_locks.len() as u64) as usize]
+    /// The lock that serialises mutations of one case (key: its id) or record (key: `kind:id`) on this node.
+    /// Hold at most one at a time.
+    pub(crate) fn write_lock(&self, key: &str) -> &tokio::sync::Mutex<()> {
+        let h = key.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+        &self.write_locks[(h % self.write_locks.len() as u64) as usize]
     }
 
     /// Stops taking writes once pending ones are committed.
     pub async fn close(&self) {
         self.store.close().await;
     }
+}
+
+/// How many times a versioned write is tried against concurrent writers on other nodes. Each lost attempt means
+/// another writer's change committed, so the whole system progresses; on one node the write lock already
+/// serialises writers of one key.
+pub(crate) const WRITE_ATTEMPTS: usize = 32;
+
+/// Waits before attempt `attempt` (from 1) of a versioned write that lost to another node: a random time up
+/// to 2 ms × 2^attempt, at most 100 ms, so racing nodes fall out of step.
+pub(crate) async fn back_off(attempt: usize) {
+    let ceiling = (2u64 << attempt.min(10)).min(100);
+    let mut bytes = [0u8; 8];
+    let jitter = match getrandom::fill(&mut bytes) {
+        Ok(()) => u64::from_le_bytes(bytes) % (ceiling * 1000),
+        Err(_) => ceiling * 500,
+    };
+    tokio::time::sleep(std::time::Duration::from_micros(jitter)).await;
 }
 
 /// A new random identifier (UUID v7: time-ordered).

@@ -20,9 +20,6 @@ use crate::{Service, new_id};
 pub const RATING_LEVELS: [(u8, &str); 5] =
     [(5, "非常满意"), (4, "满意"), (3, "基本满意"), (2, "不满意"), (1, "非常不满意")];
 
-/// How many times a record write is retried after a concurrent change of the same record.
-const RETRIES: usize = 8;
-
 /// A note on an escalation or interview.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -215,7 +212,11 @@ impl Service {
         id: &str,
         mut change: impl FnMut(&mut Record<Supervision>) -> Result<ServiceEvent, OversightError>,
     ) -> Result<Record<Supervision>, OversightError> {
-        for _ in 0..RETRIES {
+        let _serial = self.write_lock(&format!("{}:{id}", kind.as_str())).lock().await;
+        for attempt in 0..crate::WRITE_ATTEMPTS {
+            if attempt > 0 {
+                crate::back_off(attempt).await;
+            }
             let row = self.store.record(kind.as_str(), id).await?.ok_or(OversightError::NotFound("record"))?;
             let mut record: Record<Supervision> = match kind {
                 SupervisionKind::Escalation => Record::<Escalation>::from_row(row).map(|r| r.map_doc(|d| d.0)),
@@ -368,7 +369,10 @@ impl Service {
 
     /// Marks a notice read (for everyone it was addressed to).
     pub async fn mark_read(&self, user: &User, id: &str) -> Result<Record<Notice>, OversightError> {
-        for _ in 0..RETRIES {
+        for attempt in 0..crate::WRITE_ATTEMPTS {
+            if attempt > 0 {
+                crate::back_off(attempt).await;
+            }
             let row = self.store.record(Notice::KIND, id).await?.ok_or(OversightError::NotFound("notice"))?;
             let mut record = Record::<Notice>::from_row(row).map_err(OversightError::Internal)?;
             let keys = recipient_keys(user);

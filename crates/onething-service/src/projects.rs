@@ -278,7 +278,11 @@ impl Service {
         project_id: &str,
         code: &str,
     ) -> Result<Project, OversightError> {
-        for _ in 0..8 {
+        let _serial = self.write_lock(&format!("{}:{project_id}", Project::KIND)).lock().await;
+        for attempt in 0..crate::WRITE_ATTEMPTS {
+            if attempt > 0 {
+                crate::back_off(attempt).await;
+            }
             let row = self.store.record(Project::KIND, project_id).await?.ok_or(OversightError::NotFound("project"))?;
             let record = Record::<Project>::from_row(row).map_err(OversightError::Internal)?;
             let mut p = record.doc.clone();

@@ -1,5 +1,5 @@
-//! Two `onething serve` processes on one PostgreSQL database serve the same cases; one is killed during a
-//! burst and the other carries on with every acknowledged case. (PostgreSQL only: it runs in CI's
+//! Two `onething serve` processes on one PostgreSQL database serve the same cases and the same material
+//! files; one is killed during a burst and the other carries on with every acknowledged case. (PostgreSQL only: it runs in CI's
 //! PostgreSQL pass, where ONETHING_TEST_POSTGRES_URL is always set.)
 
 use serde_json::json;
@@ -41,6 +41,16 @@ async fn two_nodes_serve_the_same_cases_and_survive_one_dying() {
     approve(&api_b, &transport_b, &ready_tasks(&api_b, &transport_b).await[0]).await;
     let done = api_a.get(&format!("/api/v1/cases/{id}"), &applicant_a).await.body;
     assert_eq!(done["state"], "concluded");
+
+    // Every material uploaded through A opens through B, byte for byte (the files live in the database).
+    let materials = done["materials"].as_array().cloned().unwrap_or_default();
+    assert!(!materials.is_empty());
+    for m in &materials {
+        let path = format!("/api/v1/cases/{id}/materials/{}", m["code"].as_str().unwrap());
+        let (via_a, via_b) = (api_a.get(&path, &applicant_a).await, api_b.get(&path, &applicant_b).await);
+        assert_eq!((via_a.status, via_b.status), (200, 200), "{path}: {}", via_b.body);
+        assert_eq!(via_a.body, via_b.body, "{path}");
+    }
 
     // A burst of filings to node A; A is killed after 20 acknowledgements; node B still answers for all.
     let body = |k: &str| json!({ "bundle": "close-company", "applicant": company(&format!("公司{k}"), "91330100799655058B"), "form": {} });

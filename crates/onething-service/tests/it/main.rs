@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod assessment;
+mod engine;
 mod projects;
 mod worker;
 
