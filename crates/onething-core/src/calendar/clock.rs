@@ -46,6 +46,19 @@ impl WorkClock {
         &self.calendar
     }
 
+    /// The calendar, to publish a new official year into ([`HolidayCalendar::publish`]).
+    pub fn calendar_mut(&mut self) -> &mut HolidayCalendar {
+        &mut self.calendar
+    }
+
+    /// Whether any date from `start` to `end` (either order, both dates included, read in +08:00) lies in a
+    /// provisional year ([`HolidayCalendar::is_provisional`]): a deadline computed over that span rests on an
+    /// estimate and should be shown as provisional until the year's notice is published.
+    pub fn touches_provisional(&self, start: Timestamp, end: Timestamp) -> bool {
+        let (first, last) = (local(start.min(end)).year(), local(start.max(end)).year());
+        (first..=last).any(|year| self.calendar.is_provisional(year))
+    }
+
     pub fn hours(&self) -> &HallHours {
         &self.hours
     }
@@ -126,7 +139,7 @@ impl WorkClock {
     }
 
     /// Counts `amount` of in-session working time from `start`. Zero is the start itself. The walk ends at a
-    /// year without data at the latest, so it is bounded by the calendar.
+    /// year neither official nor estimated at the latest, so it is bounded by the calendar.
     fn add_working_time(&self, start: Timestamp, amount: SignedDuration) -> Result<Timestamp, CalendarError> {
         if amount <= SignedDuration::ZERO {
             return Ok(start);

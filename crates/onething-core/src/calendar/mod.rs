@@ -1,9 +1,11 @@
 //! The Chinese working-time clock: which days are working days (工作日) under the official holiday calendar
 //! (法定节假日 and 调休), the service hall's opening sessions, and deadlines counted in working time, with pauses.
 //!
-//! - [`HolidayCalendar`] holds, per year, the days off and the weekend days worked in exchange. It is data
-//!   (`calendar/china.toml`, embedded as [`HolidayCalendar::official`]); a year without data is an error, never
-//!   a silent Monday-to-Friday week.
+//! - [`HolidayCalendar`] holds, per year, the days off and the weekend days worked in exchange. Official years
+//!   are data (`calendar/china.toml`, embedded in [`HolidayCalendar::official`]; later notices added with
+//!   [`HolidayCalendar::publish`]); a year without a notice is estimated from the law (`provisional`, 暂定) and
+//!   marked so ([`HolidayCalendar::is_provisional`], [`WorkClock::touches_provisional`]); a year outside
+//!   [`PROVISIONAL_YEARS`] without data is an error, never a silent Monday-to-Friday week.
 //! - [`HallHours`] are the sessions of a working day; one working day is the sum of their minutes.
 //! - [`WorkClock`] combines both and computes deadlines: whole working days count calendar days from the day
 //!   after acceptance and end at the close of the last one; fractional days, hours and minutes count working
@@ -15,10 +17,15 @@
 mod clock;
 mod holidays;
 mod hours;
+mod provisional;
 
 pub use clock::{Pause, WorkClock};
-pub use holidays::{CalendarYear, Holiday, HolidayCalendar};
+pub use holidays::{CalendarYear, Coverage, Holiday, HolidayCalendar, YearChange};
 pub use hours::{HallHours, HallHoursError, Session};
+pub use provisional::{
+    FESTIVAL_YEARS, Festival, FestivalDates, PROVISIONAL_SOURCE, PROVISIONAL_YEARS, StatutoryDay, festival_dates,
+    statutory_days,
+};
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -38,7 +45,7 @@ pub fn china_tz() -> TimeZone {
 /// Why a working-time computation or a calendar merge failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CalendarError {
-    /// The computation reached a date of a year the calendar has no data for.
+    /// The computation reached a date of a year the calendar has neither official data nor an estimate for.
     #[error("no official calendar for {year}: add a calendar file for that year")]
     YearNotCovered { year: i16 },
     /// Two calendars given to [`HolidayCalendar::extend`] both define the same year.
@@ -57,4 +64,17 @@ pub enum CalendarError {
     /// Date arithmetic left the range jiff can represent (years -9999 to 9999).
     #[error("the date is outside the range the clock can represent")]
     OutOfRange,
+}
+
+impl CalendarError {
+    /// A stable snake_case code for APIs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CalendarError::YearNotCovered { .. } => "calendar_year_not_covered",
+            CalendarError::YearDefinedTwice { .. } => "calendar_year_defined_twice",
+            CalendarError::DurationTooLong { .. } => "duration_too_long",
+            CalendarError::PauseEndsBeforeItStarts { .. } => "pause_ends_before_it_starts",
+            CalendarError::OutOfRange => "date_out_of_range",
+        }
+    }
 }

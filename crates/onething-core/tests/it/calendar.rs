@@ -1,5 +1,6 @@
 //! The working-time clock against the official calendar: the worked examples of DOMAIN.md §6 and §8.1, every
-//! 2024–2026 holiday block, the yearly totals, calendar-file errors, pauses and properties of the arithmetic.
+//! 2024–2026 holiday block, the hand-entered years against the `holiday-cn` data set, the yearly totals,
+//! calendar-file errors, pauses and properties of the arithmetic. The provisional years are in `provisional.rs`.
 
 // In tests a panic is the failure report, helpers included.
 #![allow(clippy::unwrap_used)]
@@ -18,17 +19,17 @@ fn clock() -> WorkClock {
 }
 
 /// An instant written as `YYYY-MM-DD HH:MM` in +08:00.
-fn at(s: &str) -> Timestamp {
+pub(crate) fn at(s: &str) -> Timestamp {
     let dt: jiff::civil::DateTime = s.parse().unwrap();
     china_tz().to_timestamp(dt).unwrap()
 }
 
 /// An instant as `YYYY-MM-DD HH:MM` in +08:00.
-fn show(t: Timestamp) -> String {
+pub(crate) fn show(t: Timestamp) -> String {
     china_tz().to_datetime(t).strftime("%Y-%m-%d %H:%M").to_string()
 }
 
-fn dur(s: &str) -> WorkingDuration {
+pub(crate) fn dur(s: &str) -> WorkingDuration {
     s.parse().unwrap()
 }
 
@@ -36,16 +37,16 @@ fn deadline(start: &str, limit: &str) -> String {
     show(clock().add(at(start), dur(limit)).unwrap())
 }
 
-fn d(s: &str) -> Date {
+pub(crate) fn d(s: &str) -> Date {
     s.parse().unwrap()
 }
 
-fn dates_of(year: i16) -> impl Iterator<Item = Date> {
+pub(crate) fn dates_of(year: i16) -> impl Iterator<Item = Date> {
     let first = date(year, 1, 1);
     first.series(jiff::Span::new().days(1)).take_while(move |d| d.year() == year)
 }
 
-fn is_weekend(d: Date) -> bool {
+pub(crate) fn is_weekend(d: Date) -> bool {
     matches!(d.weekday(), Weekday::Saturday | Weekday::Sunday)
 }
 
@@ -284,6 +285,26 @@ fn working_days_per_year() {
     assert_eq!(totals, [(2024, 251), (2025, 248), (2026, 248)]);
 }
 
+/// The hand-entered 2024 and 2025 against a kept data set of the notices (`holiday-cn`, built from the State
+/// Council's texts), day by day. Its 2026 file is empty, so 2026 rests on the lists above.
+#[test]
+fn the_hand_entered_years_match_the_holiday_cn_data_day_by_day() {
+    let calendar = HolidayCalendar::official().without_estimates();
+    for year in [2024, 2025] {
+        let mut differing = Vec::new();
+        for day in dates_of(year) {
+            let theirs = holiday_cn::is_workday(&day.to_string()).unwrap();
+            if calendar.is_working_day(day).unwrap() != theirs {
+                differing.push(day);
+            }
+        }
+        assert_eq!(differing, [], "{year}");
+    }
+    // The data set knows every 2025 block by name, and nothing of 2026 (the 春节 Tuesday is a plain weekday).
+    assert_eq!(holiday_cn::is_offday("2025-10-08").unwrap(), (true, Some("国庆节、中秋节")));
+    assert_eq!(holiday_cn::is_offday("2026-02-17").unwrap(), (false, None));
+}
+
 #[test]
 fn the_official_calendar_cites_its_sources() {
     let calendar = HolidayCalendar::official();
@@ -299,10 +320,12 @@ fn the_official_calendar_cites_its_sources() {
 
 #[test]
 fn a_year_without_data_is_an_error_never_a_plain_week() {
-    let clock = clock();
+    // Without estimates, 2027 has no data at all.
+    let clock = WorkClock::new(HolidayCalendar::official().without_estimates(), HallHours::default());
     let err = clock.calendar().is_working_day(d("2027-01-04")).unwrap_err();
     assert_eq!(err, CalendarError::YearNotCovered { year: 2027 });
     assert_eq!(err.to_string(), "no official calendar for 2027: add a calendar file for that year");
+    assert_eq!(err.code(), "calendar_year_not_covered");
     assert_eq!(clock.calendar().is_working_day(d("2023-06-01")), Err(CalendarError::YearNotCovered { year: 2023 }));
     // 20 days from mid-December run into 2027.
     assert_eq!(clock.add(at("2026-12-10 10:00"), dur("20d")), Err(CalendarError::YearNotCovered { year: 2027 }));
@@ -314,6 +337,13 @@ fn a_year_without_data_is_an_error_never_a_plain_week() {
     // Up to midnight the next year is not needed.
     assert_eq!(clock.between(at("2026-12-31 10:00"), at("2027-01-01 00:00")), Ok(330));
     assert_eq!(show(clock.add(at("2026-12-31 10:00"), dur("330m")).unwrap()), "2026-12-31 17:00");
+
+    // With estimates (the official calendar's default), the years before the amended law and after 2100 stay
+    // errors: only 2025–2100 are estimated.
+    let calendar = HolidayCalendar::official();
+    assert_eq!(calendar.is_working_day(d("2023-06-01")), Err(CalendarError::YearNotCovered { year: 2023 }));
+    assert_eq!(calendar.is_working_day(d("2101-01-04")), Err(CalendarError::YearNotCovered { year: 2101 }));
+    assert_eq!(calendar.is_working_day(d("2100-12-31")), Ok(true));
 }
 
 /// A made-up calendar for 2027 (NOT official data: the notice is not out yet), to test extending.
@@ -604,14 +634,24 @@ fn absurd_limits_are_errors_not_hangs() {
     let too_many_minutes = WorkingDuration::minutes((MAX_WORKING_DAYS + 1) * 390);
     assert!(matches!(clock.add(start, too_many_minutes), Err(CalendarError::DurationTooLong { .. })));
     assert!(matches!(clock.add(start, dur("10000.5d")), Err(CalendarError::DurationTooLong { .. })));
-    // Within the limit, the calendar's end stops the walk.
+    // Within the limit, the walk ends in an estimated year (about 40 years on) and is marked provisional…
+    let far = clock.add(start, WorkingDuration::days(MAX_WORKING_DAYS)).unwrap();
+    assert_eq!(china_tz().to_datetime(far).year(), 2065);
+    assert!(clock.touches_provisional(start, far));
+    // …and without estimates the calendar's end stops it.
+    let strict = WorkClock::new(HolidayCalendar::official().without_estimates(), HallHours::default());
     assert_eq!(
-        clock.add(start, WorkingDuration::days(MAX_WORKING_DAYS)),
+        strict.add(start, WorkingDuration::days(MAX_WORKING_DAYS)),
         Err(CalendarError::YearNotCovered { year: 2027 })
     );
     assert_eq!(
-        clock.add(start, WorkingDuration::minutes(MAX_WORKING_DAYS * 390)),
+        strict.add(start, WorkingDuration::minutes(MAX_WORKING_DAYS * 390)),
         Err(CalendarError::YearNotCovered { year: 2027 })
+    );
+    // Beyond the estimates' last year the walk stops too.
+    assert_eq!(
+        clock.add(at("2090-01-02 10:00"), WorkingDuration::days(MAX_WORKING_DAYS)),
+        Err(CalendarError::YearNotCovered { year: 2101 })
     );
 }
 
