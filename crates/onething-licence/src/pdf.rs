@@ -318,6 +318,7 @@ fn draw_page(pen: &mut Pen<'_, '_, '_>, licence: &Licence, layout: &Layout, qr: 
     let (left, label_w, value_w, value_size) = (64.0, 132.0, 372.0, 13.0);
     let mut y = 152.0;
     let top = y;
+    let mut row_bottoms = Vec::new();
     let holder_label = licence.holder().code.label();
     for field in &layout.fields {
         let (std_label, std_en) = standard_label(&field.source, holder_label);
@@ -337,7 +338,13 @@ fn draw_page(pen: &mut Pen<'_, '_, '_>, licence: &Licence, layout: &Layout, qr: 
             pen.text(left + label_w + 14.0, text_top + i as f32 * 18.0, value_size, line, INK, false);
         }
         y += height;
-        pen.line(left, y, left + label_w + value_w, y, stroke(RULE, 0.6));
+        row_bottoms.push(y);
+    }
+    // The rules go over the shaded label cells, so they are drawn after all rows.
+    if let Some((_, inner)) = row_bottoms.split_last() {
+        for &bottom in inner {
+            pen.line(left, bottom, left + label_w + value_w, bottom, stroke(RULE, 0.6));
+        }
     }
     pen.rect(left, top, label_w + value_w, y - top, None, Some(stroke(FRAME, 1.0)));
     pen.line(left + label_w, top, left + label_w, y, stroke(RULE, 0.6));
@@ -376,12 +383,13 @@ fn draw_page(pen: &mut Pen<'_, '_, '_>, licence: &Licence, layout: &Layout, qr: 
     // The issuer line, the date and the seal over them.
     let issuer_label = layout.issuer_label.as_deref().unwrap_or("发证机关");
     let issuer = &licence.issuer().name;
-    let (line_cx, issuer_y) = (PAGE_W - 170.0, 470.0);
-    pen.text_centred(line_cx, issuer_y, 13.0, &format!("{issuer_label}：{issuer}"), INK, false);
-    pen.text_centred(line_cx, issuer_y + 22.0, 13.0, &chinese_date(licence.issue_date()), INK, false);
+    // The issuer block is right-aligned; the seal sits over its end, as a stamp on paper would.
+    let (right, issuer_y) = (PAGE_W - 84.0, 466.0);
+    pen.text_right(right, issuer_y, 13.0, &format!("{issuer_label}：{issuer}"), INK);
+    pen.text_right(right, issuer_y + 24.0, 13.0, &chinese_date(licence.issue_date()), INK);
     let seal_text = layout.seal_text.as_deref().unwrap_or(issuer);
     let caption = layout.seal_caption.as_deref().unwrap_or("电子证照专用章");
-    draw_seal(pen, line_cx + 8.0, issuer_y - 2.0, 52.0, seal_text, caption);
+    draw_seal(pen, right - 62.0, issuer_y + 4.0, 50.0, seal_text, caption);
 
     // The foot: the identifier and how to verify.
     pen.line(64.0, PAGE_H - 70.0, PAGE_W - 64.0, PAGE_H - 70.0, stroke(RULE, 0.5));
@@ -414,16 +422,16 @@ fn draw_seal(pen: &mut Pen<'_, '_, '_>, cx: f32, cy: f32, r: f32, text: &str, ca
     pen.path(star(cx, cy - 2.0, r * 0.26), Some(fill(SEAL, opacity)), None);
     let chars: Vec<char> = text.chars().collect();
     let n = chars.len().max(1) as f32;
-    let size = if chars.len() > 12 { 9.5 } else { 11.5 };
+    let size = if chars.len() > 12 { 9.5 } else { 12.0 };
     // Spread the text over up to 240° of the upper arc, centred on the top.
-    let span = (n * 22.0).min(240.0).to_radians();
+    let span = (n * 24.0).min(250.0).to_radians();
     let step = if chars.len() > 1 { span / (n - 1.0) } else { 0.0 };
     for (i, ch) in chars.iter().enumerate() {
         let angle = -span / 2.0 + step * i as f32;
         let (sin, cos) = angle.sin_cos();
         pen.surface.push_transform(&Transform::from_row(cos, sin, -sin, cos, cx, cy));
         let s = ch.to_string();
-        let w = pen.regular.width(&s, size);
+        let w = pen.bold.width(&s, size);
         pen.surface.set_stroke(None);
         pen.surface.set_fill(Some(fill(SEAL, opacity)));
         pen.surface.draw_text(
@@ -439,7 +447,7 @@ fn draw_seal(pen: &mut Pen<'_, '_, '_>, cx: f32, cy: f32, r: f32, text: &str, ca
     let w = pen.regular.width(caption, 7.5);
     pen.surface.set_fill(Some(fill(SEAL, opacity)));
     pen.surface.draw_text(
-        Point::from_xy(cx - w / 2.0, cy + r * 0.55),
+        Point::from_xy(cx - w / 2.0, cy + r * 0.62),
         pen.regular.font.clone(),
         7.5,
         caption,
