@@ -134,3 +134,42 @@ fn a_person_licence_with_the_standard_layout_renders() {
     let scanned = run("zbarimg", &["--raw", "-q", dir.join("person.png").to_str().unwrap()]);
     verify(scanned.trim(), &keys().public_keys(), now(), None).unwrap();
 }
+
+/// An independent implementation verifies our credential: Digital Bazaar's `eddsa-jcs-2022` cryptosuite with
+/// `jsonld-signatures` and `@digitalbazaar/data-integrity` (npm), offline, given only the published key document.
+#[test]
+#[ignore = "needs node and the npm packages of tests/interop (npm ci --prefix crates/onething-licence/tests/interop)"]
+fn digital_bazaars_eddsa_jcs_2022_verifies_our_credential() {
+    let interop = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
+    assert!(
+        interop.join("node_modules/@digitalbazaar/eddsa-jcs-2022-cryptosuite").is_dir(),
+        "run `npm ci --prefix {}` first",
+        interop.display()
+    );
+    let dir = out_dir("licence-interop");
+    let mut keys = keys();
+    let old = issue_credential(&licence(), &keys, None, signed_at()).unwrap();
+    keys.rotate().unwrap();
+    let entry = onething_licence::StatusEntry { list_url: LIST_URL.into(), index: 12 };
+    let new = issue_credential(&person_licence(), &keys, Some(&entry), signed_at()).unwrap();
+    let list = onething_licence::StatusList::new(131_072).unwrap().to_credential(&keys, LIST_URL, signed_at()).unwrap();
+    let key_path = dir.join("keys.json");
+    std::fs::write(&key_path, serde_json::to_string_pretty(&keys.key_document()).unwrap()).unwrap();
+    let script = interop.join("verify.mjs");
+    for (name, credential) in [("old", &old), ("new", &new), ("status-list", &list)] {
+        let path = dir.join(format!("{name}.json"));
+        std::fs::write(&path, credential.to_json_pretty()).unwrap();
+        let out = run("node", &[script.to_str().unwrap(), path.to_str().unwrap(), key_path.to_str().unwrap()]);
+        assert_eq!(out.trim(), "verified", "{name}");
+    }
+    // And it refuses a tampered one, so the check is real.
+    let mut tampered = old.into_value();
+    tampered["credentialSubject"]["name"] = "别的公司".into();
+    let path = dir.join("tampered.json");
+    std::fs::write(&path, tampered.to_string()).unwrap();
+    let output = Command::new("node")
+        .args([script.to_str().unwrap(), path.to_str().unwrap(), key_path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+}
