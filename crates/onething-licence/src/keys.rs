@@ -7,7 +7,8 @@
 //! and the compact QR payload can name a key in 15 characters.
 //!
 //! The published form is a controlled identifier document (W3C Controlled Identifiers v1.0) served at the
-//! department's controller URL, with one `Multikey` verification method per key (`publicKeyMultibase` =
+//! department's controller URL (by convention [`well_known_controller`]:
+//! `https://{platform}/.well-known/licence-issuers/{credit code}`), with one `Multikey` verification method per key (`publicKeyMultibase` =
 //! `z6Mk…`) listed under `assertionMethod`, plus the department's `name` and `creditCode` so that a verifier
 //! can check that a licence's claimed issuer is the owner of the key that signed it:
 //!
@@ -35,6 +36,15 @@ use crate::multibase::{self, ED25519_PRIV, ED25519_PUB};
 
 /// The JSON-LD context of a controlled identifier document.
 pub const CID_CONTEXT: &str = "https://www.w3.org/ns/cid/v1";
+/// The well-known path under which a platform serves the key documents of its issuing departments, one per
+/// credit code: `{base}/.well-known/licence-issuers/{credit code}` (see [`well_known_controller`]).
+pub const WELL_KNOWN_ISSUERS: &str = "/.well-known/licence-issuers/";
+
+/// The controller URL of a department on a platform at `base_url` (e.g. `https://zwfw.example.gov.cn`): where
+/// its key document is served and what its credentials name as `issuer.id`.
+pub fn well_known_controller(base_url: &str, credit_code: &CreditCode) -> String {
+    format!("{}{WELL_KNOWN_ISSUERS}{credit_code}", base_url.trim_end_matches('/'))
+}
 
 /// What went wrong with a key.
 #[derive(Debug, thiserror::Error)]

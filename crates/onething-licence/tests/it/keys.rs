@@ -36,6 +36,10 @@ fn the_key_document_is_multikey() {
     let key = public.by_key_id(keys.current().unwrap().id()).unwrap();
     assert_eq!(key.issuer_name, ISSUER_NAME);
     assert_eq!(PublicKeys::from_json("{}").unwrap_err().code(), "key_document_invalid");
+    assert_eq!(
+        onething_licence::keys::well_known_controller("https://zwfw.example.gov.cn/", &issuer_code()),
+        "https://zwfw.example.gov.cn/.well-known/licence-issuers/11370800MB28559184"
+    );
 }
 
 #[test]
