@@ -20,8 +20,9 @@
 //! - base64url is without padding; the whole text is ASCII, so QR readers cannot mangle it.
 //!
 //! The issuer's name is not in the payload: the verifier takes it from the key document of the key `k`, whose
-//! credit code must be the identifier's issuer segment. A typical payload is 500–560 characters: QR version 17–19
-//! at error-correction level M, printed 42 mm wide.
+//! credit code must be the identifier's issuer segment. A typical payload is 490–560 characters (the fixture's
+//! road transport certificate: 490), QR version 17–18 at error-correction level M; the PDF prints it 55 mm wide,
+//! about 0.6 mm a module, which phones and `zbarimg` read from a 200 dpi scan.
 
 use jiff::civil::Date;
 use onething_core::codes::{CodeError, LicenceId};
