@@ -77,7 +77,7 @@ impl IssueError {
             IssueError::NotValid(_) => "licence_not_valid",
             IssueError::IssuerMismatch { .. } => "licence_issuer_mismatch",
             IssueError::Key(e) => e.code(),
-            IssueError::Proof(_) => "proof_failed",
+            IssueError::Proof(e) => e.code(),
             IssueError::StatusList(e) => e.code(),
             IssueError::Sm2(_) => "sm2_failed",
         }

@@ -56,6 +56,22 @@ pub enum ProofError {
     Canonicalisation(String),
 }
 
+impl ProofError {
+    /// A stable snake_case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ProofError::NotAnObject => "proof_document_not_object",
+            ProofError::Missing => "proof_missing",
+            ProofError::Malformed(_) => "proof_malformed",
+            ProofError::Unsupported(_) => "proof_unsupported",
+            ProofError::ContextMismatch => "proof_context_mismatch",
+            ProofError::UnknownKey(_) => "proof_unknown_key",
+            ProofError::BadSignature => "proof_bad_signature",
+            ProofError::Canonicalisation(_) => "proof_canonicalisation",
+        }
+    }
+}
+
 /// What a verified proof says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProofInfo {
