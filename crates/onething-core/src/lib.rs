@@ -12,3 +12,4 @@ pub mod form;
 pub mod media;
 pub mod plan;
 pub mod source;
+pub mod workorder;
