@@ -36,7 +36,7 @@ mod phone;
 
 pub use assessment::{Rate, UnitFigures, assessment};
 pub use category::{Category, CategoryList, Route, Urgency};
-pub use limit::{Basis, CALENDAR_DAY_MINUTES, MAX_CALENDAR_DAYS, TimeLimit, colour as limit_colour, deadline};
+pub use limit::{Basis, CALENDAR_DAY_MINUTES, MAX_CALENDAR_DAYS, TimeLimit, colour as limit_colour, deadline, sum};
 pub use phone::{PhoneError, PhoneKind, PhoneNumber};
 
 use std::fmt;
@@ -609,7 +609,7 @@ impl From<CalendarError> for WorkOrderError {
     }
 }
 
-/// Why a history does not replay into an order.
+/// Why a history does not replay into an aggregate (a work order, or a mediation case).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReplayError {
     #[error("the history is empty")]
@@ -814,7 +814,9 @@ impl WorkOrder {
             WorkOrderEvent::SignedFor { .. } => s == S::Dispatched,
             WorkOrderEvent::Started { .. } => matches!(s, S::SignedFor | S::Reopened),
             WorkOrderEvent::Returned { .. } => matches!(s, S::Dispatched | S::SignedFor),
-            WorkOrderEvent::Redispatched { to, .. } => s == S::Returned && *to != Unit::Centre,
+            WorkOrderEvent::Redispatched { to, .. } => {
+                s == S::Returned && *to != Unit::Centre && self.assignee.as_ref() != Some(to)
+            }
             WorkOrderEvent::ReturnRefused { .. } => s == S::Returned,
             WorkOrderEvent::ExtensionRequested { .. } => Self::may_extend(s) && !pending,
             WorkOrderEvent::ExtensionApproved { .. } | WorkOrderEvent::ExtensionDenied { .. } => {
@@ -912,7 +914,8 @@ impl WorkOrder {
                     e.due_at = Some(*due_at);
                     amount = e.amount;
                 }
-                self.limit = Some(self.limit.unwrap_or(self.category.limit.amount).plus(amount));
+                let running = self.limit.unwrap_or(self.category.limit.amount);
+                self.limit = Some(limit::sum(self.category.limit.counts, running, amount));
                 self.due_at = Some(*due_at);
             }
             WorkOrderEvent::ExtensionDenied { reason, by } => {

@@ -85,6 +85,18 @@ impl fmt::Display for TimeLimit {
     }
 }
 
+/// Two amounts added the way `counts` counts them: days stay days; otherwise minutes, a day being 24 hours on
+/// the calendar clock and the nominal working day ([`WorkingDuration::plus`]) on the working clock.
+pub fn sum(counts: Basis, a: WorkingDuration, b: WorkingDuration) -> WorkingDuration {
+    match (counts, a, b) {
+        (Basis::Working, a, b) => a.plus(b),
+        (Basis::Calendar, WorkingDuration::Days { thousandths: x }, WorkingDuration::Days { thousandths: y }) => {
+            WorkingDuration::Days { thousandths: x + y }
+        }
+        (Basis::Calendar, a, b) => WorkingDuration::Minutes(calendar_minutes(a) + calendar_minutes(b)),
+    }
+}
+
 /// The minutes of an amount read as calendar time.
 fn calendar_minutes(amount: WorkingDuration) -> u64 {
     match amount {

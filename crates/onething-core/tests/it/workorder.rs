@@ -403,6 +403,19 @@ fn an_approved_extension_moves_the_deadline_the_limit_s_way() {
     );
     s.check_replay();
 
+    // Hours added to calendar days count 24-hour days, not the nominal working day.
+    let mut h = dispatched("ordinary", water(), "2025-03-03 09:00");
+    h.ok(C::SignFor, &dept("water"), "2025-03-03 09:30");
+    h.ok(
+        C::RequestExtension { amount: "12h".parse().unwrap(), reason: "等待配件".into() },
+        &dept("water"),
+        "2025-03-05 10:00",
+    );
+    h.ok(C::DecideExtension { approve: true, reason: String::new() }, &centre(), "2025-03-05 11:00");
+    assert_eq!(show(h.order.due_at), "2025-03-10 21:00");
+    assert_eq!(h.order.limit, Some(WorkingDuration::minutes(7 * 1440 + 720)));
+    h.check_replay();
+
     // Working time: a complaint extended by 5 working days, from the close of its 13th.
     let mut w = dispatched("complaint", water(), "2025-03-03 09:00");
     assert_eq!(show(w.order.due_at), "2025-03-20 17:00");
@@ -898,33 +911,84 @@ fn response_conclusion_and_satisfaction_rates() {
 // ---------------------------------------------------------------------------------------------------------
 // Random command sequences
 
+/// Who gives a command: mostly the one who may (the centre, or the unit that has the order), sometimes
+/// someone else.
 #[derive(Debug, Clone)]
 enum Who {
+    Right,
     Centre,
     Water,
     Gas,
 }
 
+fn centre_command(c: &C) -> bool {
+    matches!(
+        c,
+        C::AnswerDirectly { .. }
+            | C::Dispatch { .. }
+            | C::Redispatch { .. }
+            | C::RefuseReturn { .. }
+            | C::DecideExtension { .. }
+            | C::Callback { .. }
+    )
+}
+
 fn command() -> impl Strategy<Value = C> {
+    let satisfaction = prop::sample::select(vec![
+        Satisfaction::Satisfied,
+        Satisfaction::BasicallySatisfied,
+        Satisfaction::Unsatisfied,
+    ]);
     prop_oneof![
-        Just(C::AnswerDirectly { answer: "答复".into() }),
-        Just(C::Dispatch { to: Unit::Department("water".into()) }),
-        Just(C::SignFor),
-        Just(C::Start),
-        Just(C::Return { reason: "非本单位".into() }),
-        Just(C::Redispatch { to: Unit::Department("gas".into()), category: None }),
-        Just(C::Redispatch { to: Unit::Department("water".into()), category: None }),
-        Just(C::RefuseReturn { reason: "属本单位".into() }),
-        Just(C::RequestExtension { amount: WorkingDuration::days(2), reason: "需协调".into() }),
-        any::<bool>().prop_map(|approve| C::DecideExtension { approve, reason: "不予".into() }),
-        Just(C::Reply { answer: "已办理".into() }),
-        prop::sample::select(vec![
-            Satisfaction::Satisfied,
-            Satisfaction::BasicallySatisfied,
-            Satisfaction::Unsatisfied
-        ])
-        .prop_map(|satisfaction| C::Callback { satisfaction, note: String::new() }),
+        1 => Just(C::AnswerDirectly { answer: "答复".into() }),
+        4 => Just(C::Dispatch { to: Unit::Department("water".into()) }),
+        4 => Just(C::SignFor),
+        4 => Just(C::Start),
+        2 => Just(C::Return { reason: "非本单位".into() }),
+        2 => Just(C::Redispatch { to: Unit::Department("gas".into()), category: None }),
+        2 => Just(C::Redispatch { to: Unit::Department("water".into()), category: None }),
+        2 => Just(C::RefuseReturn { reason: "属本单位".into() }),
+        3 => Just(C::RequestExtension { amount: WorkingDuration::days(2), reason: "需协调".into() }),
+        3 => any::<bool>().prop_map(|approve| C::DecideExtension { approve, reason: "不予".into() }),
+        4 => Just(C::Reply { answer: "已办理".into() }),
+        3 => satisfaction.prop_map(|satisfaction| C::Callback { satisfaction, note: String::new() }),
     ]
+}
+
+/// A command that suits the order's state, chosen by `choice`: the guided steps of the random walk.
+fn suited(order: &WorkOrder, choice: usize) -> C {
+    let water = || Unit::Department("water".into());
+    let gas = || Unit::Department("gas".into());
+    let other = if order.assignee == Some(water()) { gas() } else { water() };
+    let extend = || C::RequestExtension { amount: WorkingDuration::days(2), reason: "需协调".into() };
+    let decide = |approve| C::DecideExtension { approve, reason: "不予".into() };
+    let callback = |satisfaction| C::Callback { satisfaction, note: String::new() };
+    let candidates: Vec<C> = match order.state {
+        S::Created if choice.is_multiple_of(8) => vec![C::AnswerDirectly { answer: "答复".into() }],
+        S::Created => vec![C::Dispatch { to: water() }],
+        S::Dispatched => vec![C::SignFor, C::SignFor, C::SignFor, C::Return { reason: "非本单位".into() }],
+        S::SignedFor => vec![C::Start, C::Start, C::Return { reason: "非本单位".into() }, extend(), decide(true)],
+        S::InProgress => vec![
+            C::Reply { answer: "已办理".into() },
+            C::Reply { answer: "已办理".into() },
+            extend(),
+            decide(true),
+            decide(false),
+        ],
+        S::Returned => vec![C::Redispatch { to: other, category: None }, C::RefuseReturn { reason: "属本单位".into() }],
+        S::Replied => vec![
+            callback(Satisfaction::Satisfied),
+            callback(Satisfaction::BasicallySatisfied),
+            callback(Satisfaction::Unsatisfied),
+        ],
+        S::Reopened => vec![C::Start, C::Start, extend()],
+        S::Closed | S::Merged => vec![C::Start],
+    };
+    candidates[choice % candidates.len()].clone()
+}
+
+fn who() -> impl Strategy<Value = Who> {
+    prop_oneof![8 => Just(Who::Right), 1 => Just(Who::Centre), 1 => Just(Who::Water), 1 => Just(Who::Gas)]
 }
 
 proptest! {
@@ -932,16 +996,20 @@ proptest! {
     #[test]
     fn random_command_sequences_replay_to_the_same_order(
         code in prop::sample::select(vec!["utilities", "complex", "complaint", "consultation"]),
-        steps in prop::collection::vec((command(), prop::sample::select(vec![Who::Centre, Who::Water, Who::Gas]), 0i64..900), 1..40),
+        steps in prop::collection::vec((any::<bool>(), 0usize..1_000_000, command(), who(), 0i64..900), 1..40),
     ) {
         let clock = clock();
         let mut now = at("2025-03-03 08:30");
         let event = WorkOrder::open("wo-1", &intake("x"), &category(code), &centre(), now).unwrap();
         let mut order = WorkOrder::from_created(&event, now).unwrap();
         let mut history = vec![(event, now)];
-        for (cmd, who, minutes) in steps {
+        for (noise, choice, random, who, minutes) in steps {
             now += jiff::SignedDuration::from_mins(minutes);
+            // Half the steps suit the state (done by the one who may), half are random, mostly refused.
+            let (cmd, who) = if noise { (random, who) } else { (suited(&order, choice), Who::Right) };
             let by = match who {
+                Who::Right if centre_command(&cmd) => centre(),
+                Who::Right => Actor::new("u-1", order.assignee.clone().unwrap_or(Unit::Centre)),
                 Who::Centre => centre(),
                 Who::Water => dept("water"),
                 Who::Gas => dept("gas"),
