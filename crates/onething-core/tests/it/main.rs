@@ -4,4 +4,5 @@ mod case;
 mod catalog;
 mod colour;
 mod form;
+mod mediation;
 mod workorder;
