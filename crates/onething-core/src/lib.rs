@@ -10,5 +10,7 @@ pub mod colour;
 pub mod duration;
 pub mod form;
 pub mod media;
+pub mod mediation;
 pub mod plan;
 pub mod source;
+pub mod workorder;

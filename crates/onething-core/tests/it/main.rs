@@ -4,4 +4,6 @@ mod case;
 mod catalog;
 mod colour;
 mod form;
+mod mediation;
 mod provisional;
+mod workorder;
