@@ -11,4 +11,5 @@ pub mod duration;
 pub mod form;
 pub mod media;
 pub mod plan;
+pub mod registry;
 pub mod source;

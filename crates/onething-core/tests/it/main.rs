@@ -4,3 +4,4 @@ mod case;
 mod catalog;
 mod colour;
 mod form;
+mod registry;
