@@ -7,6 +7,7 @@ pub mod case;
 pub mod catalog;
 pub mod codes;
 pub mod colour;
+pub mod deregistration;
 pub mod duration;
 pub mod form;
 pub mod media;

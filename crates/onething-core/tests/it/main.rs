@@ -3,5 +3,6 @@ mod calendar;
 mod case;
 mod catalog;
 mod colour;
+mod deregistration;
 mod form;
 mod registry;
