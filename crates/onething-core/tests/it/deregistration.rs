@@ -578,3 +578,31 @@ fn events_are_tagged_and_a_history_must_open_first() {
     bad["entity"]["credit_code"] = serde_json::json!("91371502MA3D2F8L9R");
     assert!(serde_json::from_value::<DeregistrationEvent>(bad).is_err());
 }
+
+/// Every cancellation item the demo catalogue names fits the `close-company` bundle under every answer: no
+/// field conflict, in parallel, within the bundle's promise.
+#[test]
+fn every_cancellation_item_fits_the_close_company_bundle() {
+    let c = demo_catalog();
+    let extras: Vec<String> = c.licences.values().filter_map(|l| l.cancellation.clone()).collect();
+    assert_eq!(extras.len(), 3);
+    let bundle = c.bundle("close-company").unwrap();
+    let promised = bundle.promised_limit;
+    for procedure in ["simple", "general"] {
+        for customs in ["yes", "no"] {
+            for fund in ["yes", "no"] {
+                let answers: BTreeMap<String, String> =
+                    [("procedure", procedure), ("customs_filed", customs), ("housing_fund", fund)]
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect();
+                let base = plan::compile(&c, "close-company", &answers).unwrap();
+                let p = plan::compile_with_extra_items(&c, "close-company", &answers, &extras)
+                    .unwrap_or_else(|e| panic!("{answers:?}: {e}"));
+                assert_eq!(p.tasks.len(), base.tasks.len() + 2, "{answers:?}");
+                assert_eq!(p.promised_limit, promised);
+                assert!(p.critical_path_limit.nominal_minutes() <= promised.nominal_minutes());
+            }
+        }
+    }
+}
