@@ -51,6 +51,10 @@ pub struct LicenceType {
     pub name: String,
     pub name_en: String,
     pub fields: Vec<FieldDef>,
+    /// The item that cancels a licence of this type (注销) when its holder closes: a closing company's
+    /// licences add these items to its deregistration plan ("8+N", see [`crate::deregistration`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancellation: Option<String>,
 }
 
 /// 数据共享: a shared data source that answers some materials without an upload.
@@ -387,6 +391,7 @@ struct RawLicence {
     code: S,
     name: String,
     name_en: String,
+    cancellation: Option<S>,
     #[serde(default, rename = "field")]
     fields: Vec<RawField>,
 }
@@ -747,9 +752,15 @@ fn build(ck: &mut Checker<'_>, raws: Vec<(usize, RawFile)>) -> Catalog {
                     ck.err(file, f.code.span(), format!("duplicate field {:?} in licence", f.code.get_ref()));
                 }
             }
+            if let Some(c) = &l.cancellation {
+                refs.push(Ref { file, span: c.span(), kind: "item", code: c.get_ref().clone() });
+            }
             if define(ck, "licence", file, &l.code) {
                 let code = l.code.into_inner();
-                catalog.licences.insert(code.clone(), LicenceType { code, name: l.name, name_en: l.name_en, fields });
+                let cancellation = l.cancellation.map(Spanned::into_inner);
+                catalog
+                    .licences
+                    .insert(code.clone(), LicenceType { code, name: l.name, name_en: l.name_en, fields, cancellation });
             }
         }
         for s in raw.sources {

@@ -130,6 +130,11 @@ pub struct Plan {
     pub promised_limit: WorkingDuration,
     pub conclusion: ConclusionRule,
     pub reduction: Reduction,
+    /// Items added to the bundle's own for this application ([`compile_with_extra_items`]: the "+N" of
+    /// 企业注销 "8+N", one cancellation item per kind of licence the company holds), in the order given. Their
+    /// tasks are in `tasks` too, after the bundle's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra_items: Vec<String>,
 }
 
 /// Why a bundle could not be compiled for these answers.
@@ -145,6 +150,9 @@ pub enum PlanError {
     FieldConflict { field: String, first: String, second: String },
     #[error("dependency cycle: {}", .0.join(" → "))]
     Cycle(Vec<String>),
+    /// An extra item given to [`compile_with_extra_items`] is not in the catalogue.
+    #[error("unknown item {item:?}: it is not in the catalogue")]
+    UnknownItem { item: String },
 }
 
 impl PlanError {
@@ -156,6 +164,7 @@ impl PlanError {
             PlanError::BadAnswer { .. } => "bad_answer",
             PlanError::FieldConflict { .. } => "field_conflict",
             PlanError::Cycle(_) => "dependency_cycle",
+            PlanError::UnknownItem { .. } => "unknown_item",
         }
     }
 }
@@ -260,6 +269,25 @@ pub fn resolve_answers(
 
 /// Compiles a bundle for a set of situation answers (missing answers take the question's default).
 pub fn compile(catalog: &Catalog, bundle_code: &str, given: &BTreeMap<String, String>) -> Result<Plan, PlanError> {
+    compile_with_extra_items(catalog, bundle_code, given, &[])
+}
+
+/// Compiles a bundle with items added for this application: the "+N" of 企业注销 "8+N", the cancellation
+/// items of the licences a closing company holds ([`crate::deregistration::Precheck::added_items`]).
+///
+/// Each extra item must be in the catalogue ([`PlanError::UnknownItem`]). Extras are deduplicated: an item
+/// given twice, or already a member of the bundle, is one task. An extra task needs nothing, runs in parallel
+/// with the bundle's own and has its item's promised limit; its materials and fields join the one set of
+/// materials and the one form like any member's (so a field it defines differently is a
+/// [`PlanError::FieldConflict`]). Should an extra item's limit be longer than the bundle's promised limit, the
+/// plan's promised limit becomes the critical path's, so the plan never promises less than its tasks take.
+/// With no extras the plan is exactly [`compile`]'s.
+pub fn compile_with_extra_items(
+    catalog: &Catalog,
+    bundle_code: &str,
+    given: &BTreeMap<String, String>,
+    extra: &[String],
+) -> Result<Plan, PlanError> {
     let bundle = catalog.bundle(bundle_code).ok_or_else(|| PlanError::UnknownBundle(bundle_code.to_string()))?;
     let answers = resolve_answers(bundle, given)?;
     let firing: Vec<&crate::catalog::Rule> = bundle.rules.iter().filter(|r| r.when.holds(&answers)).collect();
@@ -267,7 +295,7 @@ pub fn compile(catalog: &Catalog, bundle_code: &str, given: &BTreeMap<String, St
     let off_item = |code: &str| firing.iter().any(|r| r.off_items.iter().any(|i| i == code));
 
     // The items that apply, with needs on switched-off items dropped (nothing to wait for).
-    let active: Vec<BundleItem> = bundle
+    let mut active: Vec<BundleItem> = bundle
         .items
         .iter()
         .filter(|bi| !off_item(&bi.item) && catalog.items.contains_key(&bi.item))
@@ -277,7 +305,21 @@ pub fn compile(catalog: &Catalog, bundle_code: &str, given: &BTreeMap<String, St
             needs: bi.needs.iter().filter(|n| !off_item(n)).cloned().collect(),
         })
         .collect();
+    let mut extra_items: Vec<String> = Vec::new();
+    for code in extra {
+        let item = catalog.items.get(code).ok_or_else(|| PlanError::UnknownItem { item: code.clone() })?;
+        if bundle.items.iter().any(|bi| &bi.item == code) || extra_items.contains(code) {
+            continue;
+        }
+        extra_items.push(code.clone());
+        active.push(BundleItem { item: code.clone(), limit: item.promised_limit, needs: Vec::new() });
+    }
     let (path, path_limit) = critical_path(&active).map_err(PlanError::Cycle)?;
+    let promised_limit = if path_limit.nominal_minutes() > bundle.promised_limit.nominal_minutes() {
+        path_limit
+    } else {
+        bundle.promised_limit
+    };
 
     // Everything an item transitively waits for: only those results can stand in for its materials.
     let upstream = |code: &str| -> BTreeSet<String> {
@@ -415,7 +457,7 @@ pub fn compile(catalog: &Catalog, bundle_code: &str, given: &BTreeMap<String, St
     let items: Vec<&crate::catalog::Item> = active.iter().filter_map(|bi| catalog.items.get(&bi.item)).collect();
     let departments: BTreeSet<&str> = items.iter().map(|i| i.department.as_str()).collect();
     let before_time = items.iter().fold(WorkingDuration::ZERO, |acc, i| acc.plus(i.promised_limit));
-    let after_time = bundle.promised_limit;
+    let after_time = promised_limit;
     let cut = if before_time.nominal_minutes() == 0 {
         0.0
     } else {
@@ -444,9 +486,10 @@ pub fn compile(catalog: &Catalog, bundle_code: &str, given: &BTreeMap<String, St
         tasks,
         critical_path: path,
         critical_path_limit: path_limit,
-        promised_limit: bundle.promised_limit,
+        promised_limit,
         conclusion: bundle.conclusion,
         reduction,
+        extra_items,
     })
 }
 

@@ -367,3 +367,15 @@ fn every_plan_of_the_demo_catalogue_is_consistent() {
         }
     }
 }
+
+#[test]
+fn a_licence_type_names_a_cancellation_item_that_exists() {
+    let ghost = LICENCES.replace("name_en = \"Permit\"\n", "name_en = \"Permit\"\ncancellation = \"ghost\"\n");
+    let errs = errors(&[("licences.toml", &ghost)]);
+    let shown: Vec<String> = errs.iter().map(ToString::to_string).collect();
+    assert_eq!(shown, ["licences.toml:6:16: unknown item \"ghost\""]);
+    let real = LICENCES.replace("name_en = \"Permit\"\n", "name_en = \"Permit\"\ncancellation = \"y\"\n");
+    let c = Catalog::load(&files(&[("licences.toml", &real)])).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(c.licences["permit"].cancellation.as_deref(), Some("y"));
+    assert_eq!(c.licences.len(), 1);
+}
