@@ -251,6 +251,7 @@ pub fn plan_code(e: &PlanError) -> ErrorCode {
         PlanError::BadAnswer { .. } => ErrorCode::BadAnswer,
         PlanError::FieldConflict { .. } => ErrorCode::FieldConflict,
         PlanError::Cycle(_) => ErrorCode::DependencyCycle,
+        PlanError::UnknownItem { .. } => ErrorCode::UnknownItem,
     }
 }
 

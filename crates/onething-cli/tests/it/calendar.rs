@@ -32,18 +32,18 @@ fn between_counts_session_minutes() {
 
 #[test]
 fn a_year_without_data_is_an_error_until_a_file_adds_it() {
-    let o = onething(&["calendar", "add", "2027-03-01T10:00:00+08:00", "1d"]);
+    let o = onething(&["calendar", "add", "2101-03-01T10:00:00+08:00", "1d"]);
     assert_clean_failure(&o);
-    assert!(stderr(&o).contains("2027"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("2101"), "{}", stderr(&o));
 
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let file = dir.path().join("2027.toml");
-    std::fs::write(&file, "[[year]]\nyear = 2027\nsource = \"test data\"\nholidays = []\nworkdays = []\n")
+    let file = dir.path().join("2101.toml");
+    std::fs::write(&file, "[[year]]\nyear = 2101\nsource = \"test data\"\nholidays = []\nworkdays = []\n")
         .unwrap_or_else(|e| panic!("{e}"));
     let f = file.display().to_string();
-    let o = onething(&["calendar", "add", "2027-03-01T10:00:00+08:00", "1d", "--calendar", &f]);
+    let o = onething(&["calendar", "add", "2101-03-01T10:00:00+08:00", "1d", "--calendar", &f]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(stdout(&o).trim(), "2027-03-02T17:00:00+08:00");
+    assert_eq!(stdout(&o).trim(), "2101-03-02T17:00:00+08:00");
 }
 
 #[test]

@@ -7,5 +7,5 @@ mod deregistration;
 mod form;
 mod mediation;
 mod provisional;
-mod workorder;
 mod registry;
+mod workorder;
