@@ -130,6 +130,12 @@ impl IssuerKey {
         Ok(IssuerKey::from_seed(&seed))
     }
 
+    /// The secret key as a Multikey value (`z3u2…`, multicodec `ed25519-priv`), for the issuer's key store.
+    /// Keep it secret.
+    pub fn to_secret_multibase(&self) -> Result<Zeroizing<String>, KeyError> {
+        Ok(Zeroizing::new(multibase::multikey(ED25519_PRIV, self.signing.as_bytes())))
+    }
+
     /// The private key as PKCS#8 PEM, for the issuer's key store. Keep it secret.
     pub fn to_pkcs8_pem(&self) -> Result<Zeroizing<String>, KeyError> {
         self.signing.to_pkcs8_pem(LineEnding::LF).map_err(|e| KeyError::Pem(e.to_string()))

@@ -121,6 +121,9 @@ pub enum ServiceEvent {
     ProjectAdded { project: String, name: String, source: String, records: Vec<RecordState> },
     /// A project's milestone was completed.
     MilestoneCompleted { project: String, milestone: String, on_time: bool, records: Vec<RecordState> },
+    /// A signing key of the installation was made (at first start, or by a rotation that retired `retired`).
+    /// Only the public part: the secrets never enter the log.
+    KeyCreated { key_id: String, public_key: String, retired: Option<String> },
 }
 
 impl ServiceEvent {
@@ -141,6 +144,7 @@ impl ServiceEvent {
             ServiceEvent::ReviewAnswered { .. } => "review_answered",
             ServiceEvent::ProjectAdded { .. } => "project_added",
             ServiceEvent::MilestoneCompleted { .. } => "milestone_completed",
+            ServiceEvent::KeyCreated { .. } => "key_created",
         }
     }
 
@@ -160,7 +164,8 @@ impl ServiceEvent {
             ServiceEvent::UserCreated { .. }
             | ServiceEvent::UserChanged { .. }
             | ServiceEvent::SessionCreated { .. }
-            | ServiceEvent::SessionRevoked { .. } => &[],
+            | ServiceEvent::SessionRevoked { .. }
+            | ServiceEvent::KeyCreated { .. } => &[],
         }
     }
 }

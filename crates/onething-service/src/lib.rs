@@ -10,6 +10,7 @@ mod auth;
 mod cases;
 pub mod errors;
 pub mod events;
+pub mod keys;
 pub mod oversight;
 mod overview;
 mod plans;
@@ -95,6 +96,8 @@ pub enum StartError {
     Catalog(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("the installation's signing keys: {0}")]
+    Keys(String),
 }
 
 /// The service: the store, the catalogues by version, the clock, the settings.
@@ -142,7 +145,7 @@ impl Service {
         catalogs.insert(catalog.version.clone(), catalog.clone());
         let write_locks = (0..64).map(|_| tokio::sync::Mutex::new(())).collect();
         let hashing = tokio::sync::Semaphore::new(config.password_hashing.max(1));
-        Ok(Service {
+        let service = Service {
             store,
             current: RwLock::new(catalog),
             catalogs: RwLock::new(catalogs),
@@ -152,7 +155,10 @@ impl Service {
             plans: plans::PlanCache::default(),
             hashing,
             write_locks,
-        })
+        };
+        // The installation's signing keys are made at first start.
+        service.key_ring().await.map_err(|e| StartError::Keys(e.to_string()))?;
+        Ok(service)
     }
 
     /// The catalogue new filings use.

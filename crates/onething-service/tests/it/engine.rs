@@ -317,3 +317,48 @@ async fn fifty_concurrent_writers_lose_nothing() {
     let report = audit_state(w.store.as_ref()).await.unwrap();
     assert!(report.is_clean(), "{:#?}", report.mismatches);
 }
+
+/// The installation's signing keys: one ring however many nodes start at once; a rotation retires the old key
+/// and keeps it; no secret ever enters the event log.
+#[tokio::test]
+async fn one_key_ring_for_every_node_and_no_secret_in_the_log() {
+    let w = World::new("2025-03-03T09:00").await;
+    let start = || {
+        Service::start(
+            Arc::clone(&w.store),
+            catalog_files(),
+            WorkClock::official(),
+            Arc::new(w.time.clone()),
+            ServiceConfig::default(),
+        )
+    };
+    let nodes = join_all((0..4).map(|_| start())).await;
+    let nodes: Vec<Service> = nodes.into_iter().map(Result::unwrap).collect();
+    let first = w.service.key_ring().await.unwrap();
+    assert_eq!(first.keys.len(), 1);
+    for node in &nodes {
+        assert_eq!(node.key_ring().await.unwrap(), first, "every node signs with the same key");
+    }
+    let applicant = w.user("applicant", &[Role::Applicant], None).await;
+    assert!(w.service.rotate_keys(&applicant).await.is_err(), "administrators only");
+    let admin = w.user("admin", &[Role::Admin], None).await;
+    let ring = nodes[1].rotate_keys(&admin).await.unwrap();
+    assert_eq!(ring.keys.len(), 2);
+    assert!(ring.keys[0].retired_at.is_some());
+    assert_eq!(ring.current().unwrap().id, ring.keys[1].id);
+    assert_eq!(w.service.signing_key().await.unwrap().id(), ring.keys[1].id);
+    assert_ne!(ring.keys[0].id, ring.keys[1].id);
+
+    let events = w.store.events_after(0, 100_000).await.unwrap();
+    let created: Vec<_> = events.iter().filter(|e| e.kind == "key_created").collect();
+    assert_eq!(created.len(), 2, "one at first start, one rotation");
+    let row = w.store.record("installation_keys", "ring").await.unwrap().unwrap();
+    let stored: serde_json::Value = serde_json::from_str(&row.doc).unwrap();
+    for key in stored["keys"].as_array().unwrap() {
+        let secret = key["secret"].as_str().unwrap();
+        assert!(secret.starts_with('z') && secret.len() > 40);
+        assert!(events.iter().all(|e| !e.payload.contains(secret)), "a secret in the log");
+    }
+    let report = audit_state(w.store.as_ref()).await.unwrap();
+    assert!(report.is_clean(), "{:#?}", report.mismatches);
+}
