@@ -17,6 +17,25 @@ pub struct FileConfig {
     pub colours: Thresholds,
     /// Escalation and interview rules, and the worker's lease.
     pub supervision: SupervisionConfig,
+    /// The service hall (政务服务大厅).
+    pub hall: HallConfig,
+}
+
+/// The service hall's rules.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HallConfig {
+    /// The window (受理窗口) receipts name.
+    pub window: String,
+    /// A clerk who filed a case for an applicant (帮办代办) may not also accept it.
+    pub separate_filing_and_acceptance: bool,
+}
+
+impl Default for HallConfig {
+    fn default() -> Self {
+        let d = onething_service::ServiceConfig::default();
+        HallConfig { window: d.hall_window, separate_filing_and_acceptance: d.separate_filing_and_acceptance }
+    }
 }
 
 /// The default file, commented, as `onething config print-default` prints it.
@@ -43,6 +62,12 @@ repeat_within_days = 20
 lease_seconds = 60
 # How many due deadlines one sweep handles at most.
 batch = 500
+
+[hall]
+# The window (受理窗口) receipts name.
+window = "政务服务中心 综合窗口"
+# A clerk who filed a case for an applicant (帮办代办) may not also accept it: another clerk does.
+separate_filing_and_acceptance = false
 "#;
 
 /// Reads a configuration file; errors name the file, line and column.
@@ -66,6 +91,8 @@ mod tests {
         assert_eq!(parsed.supervision.repeat_within_days, d.supervision.repeat_within_days);
         assert_eq!(parsed.supervision.lease_seconds, d.supervision.lease_seconds);
         assert_eq!(parsed.supervision.batch, d.supervision.batch);
+        assert_eq!(parsed.hall.window, d.hall.window);
+        assert_eq!(parsed.hall.separate_filing_and_acceptance, d.hall.separate_filing_and_acceptance);
     }
 
     #[test]

@@ -520,6 +520,8 @@ fn serve(o: ServeOptions) -> anyhow::Result<ExitCode> {
             max_upload_bytes: o.max_upload_bytes,
             thresholds: o.file.colours,
             supervision: o.file.supervision.clone(),
+            hall_window: o.file.hall.window.clone(),
+            separate_filing_and_acceptance: o.file.hall.separate_filing_and_acceptance,
             ..Default::default()
         };
         let service = onething_service::Service::start(

@@ -584,6 +584,11 @@ impl Service {
         let clock = self.clock();
         let (view, ()) = self
             .mutate(user, case_id, None, |case, loaded, now| {
+                if self.config.separate_filing_and_acceptance && case.filed_by == user.id {
+                    return Err(CaseActionError::Forbidden(
+                        "the clerk who filed this case for the applicant may not also accept it: another clerk does",
+                    ));
+                }
                 let plan = self.plan_of(case).map_err(read_fault)?;
                 let ids: Vec<String> = plan.tasks.iter().map(|_| new_id()).collect();
                 let receipt = format!("SL{}", loaded.bundle.case.number.trim_start_matches("YJS"));

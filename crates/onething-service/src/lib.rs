@@ -13,10 +13,12 @@ pub mod events;
 pub mod keys;
 pub mod oversight;
 mod overview;
+mod people;
 mod plans;
 mod projects;
 pub mod records;
 mod supervision;
+mod track;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -42,6 +44,7 @@ pub use oversight::{EscalationInput, NoteInput, RATING_LEVELS, RatingInput, reci
 pub use overview::{CaseQuery, CaseSummary, OpenTask, Supervision};
 pub use projects::{ImportReport, Milestone, Project, ProjectBoard, ProjectLine, RowError};
 pub use supervision::{SupervisionConfig, SweepReport};
+pub use track::{TrackStep, Tracked};
 
 /// Where "now" comes from: the system clock in production, a settable one in tests.
 pub trait TimeSource: Send + Sync + 'static {
@@ -73,6 +76,11 @@ pub struct ServiceConfig {
     pub password_hashing: usize,
     pub thresholds: Thresholds,
     pub supervision: SupervisionConfig,
+    /// Where the hall requires it (前台受理与帮办分离): a clerk who filed a case for an applicant (帮办代办) may
+    /// not also accept it; another clerk does.
+    pub separate_filing_and_acceptance: bool,
+    /// The window (受理窗口) receipts name.
+    pub hall_window: String,
 }
 
 impl Default for ServiceConfig {
@@ -85,6 +93,8 @@ impl Default for ServiceConfig {
             password_hashing: 4,
             thresholds: Thresholds::default(),
             supervision: SupervisionConfig::default(),
+            separate_filing_and_acceptance: false,
+            hall_window: "政务服务中心 综合窗口".to_string(),
         }
     }
 }

@@ -41,6 +41,20 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
+/// `GET /api/v1/track?number=…&check=…`: the public progress lookup (no account).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackQuery {
+    number: String,
+    check: String,
+}
+
+pub async fn track(State(s): State<AppState>, q: Result<Query<TrackQuery>, QueryRejection>) -> ApiResult {
+    let Query(q) = q?;
+    let tracked = s.service.track(&q.number, &q.check).await?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(tracked)).into_response())
+}
+
 pub async fn not_found() -> ApiError {
     ApiError::of(ErrorCode::NotFound, "no such resource")
 }

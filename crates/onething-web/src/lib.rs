@@ -40,6 +40,7 @@ pub fn router(state: AppState) -> Router {
     let upload_limit = state.service.config().max_upload_bytes + 1;
     let api = Router::new()
         .route("/sessions", post(api::create_session))
+        .route("/track", get(api::track))
         .route("/bundles", get(api::list_bundles))
         .route("/bundles/{code}", get(api::get_bundle))
         .route("/bundles/{code}/plan", post(api::plan_bundle))

@@ -362,3 +362,20 @@ async fn one_key_ring_for_every_node_and_no_secret_in_the_log() {
     let report = audit_state(w.store.as_ref()).await.unwrap();
     assert!(report.is_clean(), "{:#?}", report.mismatches);
 }
+
+/// Where the hall keeps filing and acceptance apart, the clerk who filed a walk-in's case cannot accept it;
+/// another clerk can, and the case records who filed it.
+#[tokio::test]
+async fn a_hall_can_keep_assisted_filing_and_acceptance_apart() {
+    let config = ServiceConfig { separate_filing_and_acceptance: true, ..ServiceConfig::default() };
+    let w = World::with_config("2025-03-03T09:00", config).await;
+    let front = w.user("clerk-front", &[Role::Clerk], None).await;
+    let back = w.user("clerk-back", &[Role::Clerk], None).await;
+    let id = complete_draft(&w, &front).await;
+    w.service.submit(&front, &id).await.unwrap();
+    let refused = w.service.accept(&front, &id).await.unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::Forbidden, "{refused}");
+    let view = w.service.accept(&back, &id).await.unwrap();
+    assert_eq!(view.case.filed_by, front.id);
+    assert!(view.case.receipt_number.is_some());
+}

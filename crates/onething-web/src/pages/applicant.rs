@@ -430,15 +430,20 @@ pub struct MatVm {
     pub error: String,
     /// A correction asks for this material again.
     pub flagged: String,
+    /// ... and it has been uploaded again since.
+    pub replaced: bool,
+    /// The items that need it (for the clerk's checklist).
+    pub items: String,
 }
 
 pub fn materials_of(s: &Session, v: &CaseView) -> Vec<MatVm> {
     let t = s.t();
-    let reasons: Vec<(String, String)> = v
-        .case
-        .open_correction()
+    let correction = v.case.open_correction();
+    let reasons: Vec<(String, String)> = correction
         .map(|c| c.reasons.iter().filter_map(|r| r.material.clone().map(|m| (m, r.reason.clone()))).collect())
         .unwrap_or_default();
+    let replaced: Vec<String> = correction.map(|c| c.replaced_materials.clone()).unwrap_or_default();
+    let names = Names { catalog: s.st.service.catalog(), t };
     v.plan
         .materials
         .iter()
@@ -455,6 +460,8 @@ pub fn materials_of(s: &Session, v: &CaseView) -> Vec<MatVm> {
                 href: format!("/cases/{}/materials/{}/file", v.row.id, m.code),
                 error: String::new(),
                 flagged: reasons.iter().find(|(c, _)| c == &m.code).map(|(_, r)| r.clone()).unwrap_or_default(),
+                replaced: replaced.contains(&m.code),
+                items: m.items.iter().map(|i| names.item(i)).collect::<Vec<_>>().join("、"),
             }
         })
         .collect()
@@ -480,6 +487,25 @@ struct MaterialRow {
     c: Ctx,
     id: String,
     m: MatVm,
+    /// For the page's counter, swapped out of band.
+    uploaded: usize,
+    total: usize,
+}
+
+impl MaterialRow {
+    fn of(s: &Session, v: &CaseView, code: &str, error: Option<String>) -> Result<MaterialRow, PageError> {
+        let all = materials_of(s, v);
+        let uploaded = all.iter().filter(|m| m.uploaded).count();
+        let total = all.len();
+        let mut m = all
+            .into_iter()
+            .find(|m| m.code == code)
+            .ok_or(PageError::Code(StatusCode::NOT_FOUND, "unknown_material"))?;
+        if let Some(e) = error {
+            m.error = e;
+        }
+        Ok(MaterialRow { c: s.ctx(), id: v.row.id.clone(), m, uploaded, total })
+    }
 }
 
 fn materials_page_of(s: &Session, v: &CaseView, error: Option<(&str, String)>) -> MaterialsPage {
@@ -540,23 +566,12 @@ pub async fn upload(State(st): State<AppState>, Path((id, code)): Path<(String, 
         let v = st.service.get_case(user, &id).await?;
         match outcome {
             Ok(()) if !s.hx => Ok(see_other(&format!("/cases/{id}/materials#m-{code}"))),
-            Ok(()) => {
-                let m = materials_of(s, &v)
-                    .into_iter()
-                    .find(|m| m.code == code)
-                    .ok_or(PageError::Code(StatusCode::NOT_FOUND, "unknown_material"))?;
-                Ok(html(&MaterialRow { c: s.ctx(), id, m }))
-            }
+            Ok(()) => Ok(html(&MaterialRow::of(s, &v, &code, None)?)),
             Err((err, status)) => {
                 let text = s.t().key("error", err);
                 if s.hx {
-                    let mut m = materials_of(s, &v)
-                        .into_iter()
-                        .find(|m| m.code == code)
-                        .ok_or(PageError::Code(StatusCode::NOT_FOUND, "unknown_material"))?;
-                    m.error = text;
                     // htmx swaps only 2xx answers: the row carries the error.
-                    Ok(html(&MaterialRow { c: s.ctx(), id, m }))
+                    Ok(html(&MaterialRow::of(s, &v, &code, Some(text))?))
                 } else {
                     Ok(html_status(&materials_page_of(s, &v, Some((&code, text))), status))
                 }
@@ -716,23 +731,60 @@ pub async fn submit(State(st): State<AppState>, Path(id): Path<String>, p: Poste
     s.finish(r)
 }
 
+/// The applicant withdraws the application (撤回申请), having ticked the confirmation.
+pub async fn withdraw(State(st): State<AppState>, Path(id): Path<String>, p: Posted) -> Response {
+    let s = &p.session;
+    let r = async {
+        let user = s.user()?;
+        if p.get("confirm") != "yes" {
+            let v = st.service.get_case(user, &id).await?;
+            return Ok(html_status(&case_page_of(s, user, &v).await?, StatusCode::UNPROCESSABLE_ENTITY));
+        }
+        st.service.withdraw(user, &id).await?;
+        Ok(see_other(&format!("/cases/{id}")))
+    }
+    .await;
+    s.finish(r)
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // The case page: progress, corrections, results; for the clerk, the checks and the actions.
 
 pub struct ReasonVm {
     pub about: String,
     pub text: String,
+    /// `done` (replaced or changed), `open` (still to do), or `general` (a reason about no one item).
+    pub status: &'static str,
+    pub status_word: String,
 }
 
-/// The reasons of the correction the case waits for, each with what it is about.
+/// The reasons of the correction the case waits for, each with what it is about and whether it is done.
 pub fn open_correction(names: &Names, v: &CaseView) -> Vec<ReasonVm> {
+    v.case.open_correction().map(|c| correction_items(names, v, c)).unwrap_or_default()
+}
+
+/// The correction the case was last resubmitted from, item by item (for the clerk who checks it again).
+pub fn last_resolved_correction(names: &Names, v: &CaseView) -> Vec<ReasonVm> {
+    if v.case.open_correction().is_some() {
+        return Vec::new();
+    }
+    v.case
+        .corrections
+        .last()
+        .filter(|c| c.resolved_at.is_some())
+        .map(|c| correction_items(names, v, c))
+        .unwrap_or_default()
+}
+
+fn correction_items(names: &Names, v: &CaseView, c: &onething_core::case::Correction) -> Vec<ReasonVm> {
     let t = &names.t;
-    let Some(c) = v.case.open_correction() else { return Vec::new() };
     c.reasons
         .iter()
         .map(|r| {
-            let about = match (&r.material, &r.field) {
-                (Some(m), _) => t.f1("case.about_material", names.material(m)),
+            let (about, done) = match (&r.material, &r.field) {
+                (Some(m), _) => {
+                    (t.f1("case.about_material", names.material(m)), Some(c.replaced_materials.contains(m)))
+                }
                 (None, Some(f)) => {
                     let label = v
                         .plan
@@ -740,11 +792,16 @@ pub fn open_correction(names: &Names, v: &CaseView) -> Vec<ReasonVm> {
                         .iter()
                         .find(|x| &x.code == f)
                         .map_or_else(|| names.field_label(f), |x| t.pick(&x.label, &x.label_en).to_string());
-                    t.f1("case.about_field", label)
+                    (t.f1("case.about_field", label), Some(c.changed_fields.contains(f)))
                 }
-                (None, None) => t.s("case.about_general").to_string(),
+                (None, None) => (t.s("case.about_general").to_string(), None),
             };
-            ReasonVm { about, text: r.reason.clone() }
+            let status = match done {
+                Some(true) => "done",
+                Some(false) => "open",
+                None => "general",
+            };
+            ReasonVm { about, text: r.reason.clone(), status, status_word: t.key("correction", status) }
         })
         .collect()
 }
@@ -817,6 +874,33 @@ pub struct CasePage {
     pub rating_levels: Vec<(u8, String)>,
     pub rating_error: String,
     pub rating_comment: String,
+    /// The situation answers (情形) that decided the materials and items: (question, answer).
+    pub answers: Vec<(String, String)>,
+    /// What the correction the case was resubmitted from asked, item by item.
+    pub resolved: Vec<ReasonVm>,
+    /// Who filed it for the applicant (帮办代办), when not the applicant.
+    pub filed_by: String,
+    /// The applicant may withdraw it (撤回申请).
+    pub can_withdraw: bool,
+}
+
+/// The situation answers of a case's plan, as the bundle asks them.
+pub fn answers_of(names: &Names, v: &CaseView) -> Vec<(String, String)> {
+    let t = &names.t;
+    let Some(bundle) = names.catalog.bundle(&v.row.bundle) else { return Vec::new() };
+    bundle
+        .questions
+        .iter()
+        .map(|q| {
+            let chosen = v.plan.answers.get(&q.code).unwrap_or(&q.default);
+            let answer = q
+                .options
+                .iter()
+                .find(|o| &o.value == chosen)
+                .map_or_else(|| chosen.clone(), |o| t.pick(&o.label, &o.label_en).to_string());
+            (t.pick(&q.label, &q.label_en).to_string(), answer)
+        })
+        .collect()
 }
 
 pub async fn case_page_of(s: &Session, user: &User, v: &CaseView) -> Result<CasePage, PageError> {
@@ -883,6 +967,11 @@ pub async fn case_page_of(s: &Session, user: &User, v: &CaseView) -> Result<Case
     let concluded = case.state == CaseState::Concluded;
     let rating = if concluded { super::oversee::rating_of(s, user, &v.row.id).await? } else { None };
     let can_rate = concluded && rating.is_none() && v.row.owner.as_deref() == Some(user.id.as_str());
+    let filed_by = if v.row.owner.as_deref() == Some(case.filed_by.as_str()) {
+        String::new()
+    } else {
+        s.st.service.display_names(&[case.filed_by.as_str()]).await?.remove(&case.filed_by).unwrap_or_default()
+    };
     let show_events = user.reads_all();
     let events = if show_events {
         s.st.service
@@ -942,6 +1031,11 @@ pub async fn case_page_of(s: &Session, user: &User, v: &CaseView) -> Result<Case
         rating_levels: if can_rate { super::oversee::rating_levels(s) } else { Vec::new() },
         rating_error: String::new(),
         rating_comment: String::new(),
+        answers: answers_of(&names, v),
+        resolved: if clerk { last_resolved_correction(&names, v) } else { Vec::new() },
+        filed_by,
+        can_withdraw: v.row.owner.as_deref() == Some(user.id.as_str())
+            && !matches!(case.state, CaseState::Concluded | CaseState::Withdrawn),
     })
 }
 

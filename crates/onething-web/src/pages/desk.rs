@@ -117,6 +117,26 @@ struct ReceiptPage {
     promised: String,
     due: String,
     tasks: Vec<(String, String, String)>,
+    /// The public progress lookup for this receipt, and its QR code (an SVG drawing).
+    track: String,
+    qr: String,
+    window: String,
+    accepted_by: String,
+    /// The materials received: (name, when).
+    received: Vec<(String, String)>,
+}
+
+/// A QR code as an inline SVG drawing (dark modules as one path; no script, no style attribute).
+pub fn qr_svg(text: &str) -> String {
+    match qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M) {
+        Ok(code) => code
+            .render::<qrcode::render::svg::Color>()
+            .min_dimensions(132, 132)
+            .quiet_zone(true)
+            .build()
+            .replace("<?xml version=\"1.0\" standalone=\"yes\"?>", ""),
+        Err(_) => String::new(),
+    }
 }
 
 pub async fn receipt(s: Session, Path(id): Path<String>) -> Response {
@@ -129,7 +149,21 @@ pub async fn receipt(s: Session, Path(id): Path<String>) -> Response {
         let Some(receipt) = v.case.receipt_number.clone() else {
             return Err(PageError::Code(StatusCode::CONFLICT, "illegal_transition"));
         };
+        let accepted_by = match s.st.service.case_events(user, &id).await {
+            Ok(events) => match events.iter().rev().find(|e| e.kind == "case_accepted") {
+                Some(e) => s.st.service.display_names(&[e.actor.as_str()]).await?.remove(&e.actor).unwrap_or_default(),
+                None => String::new(),
+            },
+            Err(_) => String::new(),
+        };
+        let track = format!("{}/track?number={receipt}", s.origin());
+        let received = v.materials.iter().map(|m| (names.material(&m.material), view::ts(m.uploaded_at))).collect();
         Ok(html(&ReceiptPage {
+            qr: qr_svg(&track),
+            track,
+            window: s.st.service.config().hall_window.clone(),
+            accepted_by,
+            received,
             c: s.ctx(),
             id: v.row.id.clone(),
             receipt,

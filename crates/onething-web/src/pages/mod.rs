@@ -13,8 +13,11 @@ mod desk;
 pub(crate) mod i18n;
 mod oversee;
 mod session;
+mod track;
 mod view;
 
+#[cfg(test)]
+mod desk_tests;
 #[cfg(test)]
 mod supervision_tests;
 #[cfg(test)]
@@ -43,6 +46,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/", get(applicant::portal))
         .route("/assets/{name}", get(assets::serve))
         .route("/login", get(session::login_page).post(session::login))
+        .route("/track", get(track::track_page))
         .route("/logout", post(session::logout))
         .route("/lang/{code}", get(session::switch_lang))
         .route("/bundles/{code}", get(applicant::bundle_page).post(applicant::start))
@@ -54,6 +58,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/cases/{id}/materials/{code}/file", get(applicant::material_file))
         .route("/cases/{id}/review", get(applicant::review_page))
         .route("/cases/{id}/submit", post(applicant::submit))
+        .route("/cases/{id}/withdraw", post(applicant::withdraw))
         .route("/cases/{id}/accept", post(desk::accept))
         .route("/cases/{id}/return", post(desk::return_case))
         .route("/cases/{id}/receipt", get(desk::receipt))
@@ -122,7 +127,10 @@ impl Ctx {
         };
         let mut role = String::new();
         match user {
-            None => push("/", "nav.portal"),
+            None => {
+                push("/", "nav.portal");
+                push("/track", "nav.track");
+            }
             Some(u) => {
                 use onething_service::Role;
                 if u.has(Role::Applicant) {

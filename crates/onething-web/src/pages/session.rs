@@ -102,6 +102,9 @@ pub struct Session {
     pub hx: bool,
     /// The signed-in user's unread notices (for the navigation badge; read for full-page GETs only).
     pub unread: i64,
+    /// The request's Host, when it is a plain host name or address (for links printed on paper, e.g. the
+    /// receipt's QR code).
+    pub host: String,
 }
 
 impl FromRequestParts<AppState> for Session {
@@ -155,11 +158,29 @@ impl FromRequestParts<AppState> for Session {
             path,
             hx,
             unread,
+            host: host_of(&parts.headers),
         })
     }
 }
 
+/// The Host header if it is a host name or address with an optional port, else `localhost`.
+fn host_of(headers: &HeaderMap) -> String {
+    headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty() && h.len() <= 255 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .unwrap_or("localhost")
+        .to_string()
+}
+
 impl Session {
+    /// Where this server is, as the browser reached it: `https://host` or `http://host`.
+    pub fn origin(&self) -> String {
+        format!("{}://{}", if self.secure { "https" } else { "http" }, self.host)
+    }
+
     pub fn t(&self) -> Tr {
         Tr::new(self.lang)
     }
